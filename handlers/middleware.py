@@ -43,7 +43,11 @@ def register(app: App, deps: Deps) -> None:
         key = delivery_key(body)
         if key is not None and not first_time_seen(deps.store, key):
             retry = (req.headers.get("x-slack-retry-num") or [""])[0]
-            logger.info("key=<%s>, retry=<%s> | duplicate delivery acknowledged, not handled again", key, retry)
+            logger.info(
+                "key=<%s>, retry=<%s> | duplicate delivery acknowledged, not handled again",
+                key,
+                retry,
+            )
             return BoltResponse(status=200, body="")
         return next()
 

@@ -9,6 +9,7 @@ point at `fake.response_url(...)`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -72,7 +73,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-slack", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -107,11 +110,19 @@ class FakeSlack:
     # -- test controls ---------------------------------------------------------------------
 
     def fail_next(
-        self, method: str, error: str = "internal_error", *, status: int = 200, retry_after: int | None = None, times: int = 1
+        self,
+        method: str,
+        error: str = "internal_error",
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
     ) -> None:
         """Make the next `times` calls to `method` fail (status 429 with retry_after for rate limits)."""
         with self._lock:
-            self._failures.setdefault(method, []).append(_Failure(error, status, retry_after, times))
+            self._failures.setdefault(method, []).append(
+                _Failure(error, status, retry_after, times)
+            )
 
     def calls_to(self, method: str) -> list[Call]:
         """Every recorded call to one method, in order."""
@@ -165,13 +176,27 @@ class FakeSlack:
             return handler(body) if handler else {"ok": True}
 
     def _m_auth_test(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://penny-demo.slack.com/", "team": "Penny Demo", "user": "penny",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        return {
+            "ok": True,
+            "url": "https://penny-demo.slack.com/",
+            "team": "Penny Demo",
+            "user": "penny",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+        }
 
     def _m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = body.get("channel", "")
-        message = {"ts": self._next_ts(), "text": body.get("text", ""), "blocks": body.get("blocks") or [],
-                   "thread_ts": body.get("thread_ts"), "user": BOT_USER_ID, "bot_id": BOT_ID, "type": "message"}
+        message = {
+            "ts": self._next_ts(),
+            "text": body.get("text", ""),
+            "blocks": body.get("blocks") or [],
+            "thread_ts": body.get("thread_ts"),
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "type": "message",
+        }
         self.messages.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
@@ -193,12 +218,19 @@ class FakeSlack:
 
     def _m_chat_getPermalink(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = str(body.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "channel": body.get("channel"),
-                "permalink": f"https://penny-demo.slack.com/archives/{body.get('channel')}/p{ts}"}
+        return {
+            "ok": True,
+            "channel": body.get("channel"),
+            "permalink": f"https://penny-demo.slack.com/archives/{body.get('channel')}/p{ts}",
+        }
 
     def _m_conversations_replies(self, body: dict[str, Any]) -> dict[str, Any]:
         ts = body.get("ts")
-        msgs = [m for m in self.messages.get(body.get("channel", ""), []) if m["ts"] == ts or m.get("thread_ts") == ts]
+        msgs = [
+            m
+            for m in self.messages.get(body.get("channel", ""), [])
+            if m["ts"] == ts or m.get("thread_ts") == ts
+        ]
         return {"ok": True, "messages": msgs, "has_more": False}
 
     def _m_usergroups_users_list(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -209,17 +241,25 @@ class FakeSlack:
 
     def _m_users_info(self, body: dict[str, Any]) -> dict[str, Any]:
         user = body.get("user", "")
-        info = self.users.get(user, {"id": user, "name": user.lower(), "real_name": user, "tz": "UTC"})
+        info = self.users.get(
+            user, {"id": user, "name": user.lower(), "real_name": user, "tz": "UTC"}
+        )
         return {"ok": True, "user": info}
 
     def _m_views_open(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {**(body.get("view") or {}), "id": "V" + self._next_ts().replace(".", "")}}
+        return {
+            "ok": True,
+            "view": {**(body.get("view") or {}), "id": "V" + self._next_ts().replace(".", "")},
+        }
 
     _m_views_update = _m_views_open
     _m_views_push = _m_views_open
 
     def _m_views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {**(body.get("view") or {}), "id": "VHOME" + str(body.get("user_id", ""))}}
+        return {
+            "ok": True,
+            "view": {**(body.get("view") or {}), "id": "VHOME" + str(body.get("user_id", ""))},
+        }
 
     def _m_files_getUploadURLExternal(self, body: dict[str, Any]) -> dict[str, Any]:
         file_id = "F" + self._next_ts().replace(".", "")
@@ -240,12 +280,12 @@ def _decode_body(raw: bytes, content_type: str) -> dict[str, Any]:
         except ValueError:
             return {"_raw": raw.decode("utf-8", "replace")}
     if "form" in content_type:
-        body: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        body: dict[str, Any] = dict(
+            parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        )
         for key in _JSON_FIELDS & body.keys():
-            try:
+            with contextlib.suppress(ValueError):
                 body[key] = json.loads(body[key])
-            except ValueError:
-                pass
         return body
     return {"_bytes": len(raw)}
 
@@ -255,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
-        logger.debug("fake-slack | " + format, *args)
+        logger.debug("fake-slack | %s", format % args)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.do_POST()
@@ -268,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
         body.update({k: v for k, v in parse_qsl(parsed.query) if k not in body})
         headers = {k.lower(): v for k, v in self.headers.items()}
         if parsed.path.startswith("/api/"):
-            method = parsed.path[len("/api/"):]
+            method = parsed.path[len("/api/") :]
         elif parsed.path.startswith("/response/"):
             method = "response_url"
         elif parsed.path.startswith("/upload/"):
@@ -279,7 +319,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner._record(Call(method=method, body=body, path=parsed.path, headers=headers))
         failure = self.owner._take_failure(method)
         if failure is not None:
-            extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            extra = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
             self._send(failure.status, {"ok": False, "error": failure.error}, extra)
             return
         if method in {"response_url", "upload"}:
@@ -287,7 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, self.owner.answer(method, body))
 
-    def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")

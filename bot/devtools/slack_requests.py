@@ -21,12 +21,18 @@ JSON = "application/json"
 _ids = itertools.count(1)
 
 
-def signed_headers(secret: str, body: str, timestamp: int | None = None, content_type: str = FORM) -> dict[str, str]:
+def signed_headers(
+    secret: str, body: str, timestamp: int | None = None, content_type: str = FORM
+) -> dict[str, str]:
     """Headers Slack sends with a request: content type, timestamp and v0 signature."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     base = f"v0:{ts}:{body}".encode()
     signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {"content-type": content_type, "x-slack-request-timestamp": ts, "x-slack-signature": signature}
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
 
 
 def slash_command_body(
@@ -78,7 +84,12 @@ def block_actions_body(
         "team": {"id": team_id, "domain": "penny-demo"},
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
         "api_app_id": "A0PENNY",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
         "trigger_id": f"{n}.{int(time.time())}.click{n:06d}",
         "channel": {"id": channel_id, "name": "finops"},
         "message": message or {"ts": message_ts, "type": "message", "text": ""},
@@ -123,7 +134,9 @@ def view_submission_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
-def event_body(event: dict[str, Any], *, event_id: str | None = None, team_id: str = TEAM_ID) -> str:
+def event_body(
+    event: dict[str, Any], *, event_id: str | None = None, team_id: str = TEAM_ID
+) -> str:
     """A JSON Events API envelope (`event_callback`) around one event."""
     n = next(_ids)
     return json.dumps(
@@ -142,4 +155,6 @@ def event_body(event: dict[str, Any], *, event_id: str | None = None, team_id: s
 
 def url_verification_body(challenge: str) -> str:
     """The JSON body Slack sends to check a Request URL."""
-    return json.dumps({"token": "legacy-verification-token", "challenge": challenge, "type": "url_verification"})
+    return json.dumps(
+        {"token": "legacy-verification-token", "challenge": challenge, "type": "url_verification"}
+    )
