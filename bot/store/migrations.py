@@ -5,8 +5,10 @@ m020-m029 agent sessions and usage, m030-m039 schedules. Never rename or reorder
 applied migration; add a new one.
 """
 
-from bot.store import core_tables
+from bot.store import approvals, audit, core_tables
 
 ALL_MIGRATIONS = [
     *core_tables.MIGRATIONS,
+    *approvals.MIGRATIONS,
+    *audit.MIGRATIONS,
 ]
