@@ -1,0 +1,125 @@
+"""Start the real `python -m bot serve` process against a fake Slack server and the Cost Explorer fake."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.devtools.demo_data import generate_demo_billing
+from bot.devtools.fake_billing import FakeBillingServer
+from tests.conftest import SIGNING_SECRET
+from tests.fakes.fake_slack import FakeSlack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PennyProcess:
+    url: str
+    proc: subprocess.Popen
+    fake_slack: FakeSlack
+    billing: FakeBillingServer
+    db_path: str
+    log_path: Path
+
+    def post(self, body: str, headers: dict[str, str]) -> tuple[int, str, float]:
+        """POST to /slack/events; returns status, body and seconds taken."""
+        request = urllib.request.Request(
+            self.url + "/slack/events", data=body.encode(), headers=headers, method="POST"
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode(), time.perf_counter() - started
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(), time.perf_counter() - started
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_penny(
+    tmp_path: Path, fake: FakeSlack, billing: FakeBillingServer, **extra_env: str
+) -> PennyProcess:
+    port = free_port()
+    db_path = str(tmp_path / "penny.db")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-e2e-token-secret",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.url,
+        "PORT": str(port),
+        "PENNY_DB": db_path,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_COST_EXPLORER": billing.url,
+        "AWS_ENDPOINT_URL_BUDGETS": billing.url,
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra_env)
+    log_path = tmp_path / "penny.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError("penny exited early:\n" + log_path.read_text())
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError("penny did not become healthy:\n" + log_path.read_text())
+    return PennyProcess(url, proc, fake, billing, db_path, log_path)
+
+
+def stop_penny(penny: PennyProcess) -> None:
+    penny.proc.terminate()
+    try:
+        penny.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        penny.proc.kill()
+
+
+@pytest.fixture
+def billing() -> Iterator[FakeBillingServer]:
+    with FakeBillingServer(generate_demo_billing(date.today()), page_size=40) as server:
+        yield server
+
+
+@pytest.fixture
+def penny(tmp_path, fake_slack, billing) -> Iterator[PennyProcess]:
+    process = start_penny(tmp_path, fake_slack, billing)
+    yield process
+    stop_penny(process)
