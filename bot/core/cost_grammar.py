@@ -382,7 +382,7 @@ def _service_name(value: str, word: str) -> str:
     suggestion = _closest(lower, list(SERVICE_ALIASES))
     hint = f" Did you mean `service:{suggestion}`?" if suggestion else ""
     raise CostGrammarError(
-        f"Unknown service `{value}`.{hint} Use an alias such as `ec2`, `rds`, `s3`, or the full "
+        f"Unknown service in `{word}`.{hint} Use an alias such as `ec2`, `rds`, `s3`, or the full "
         'Cost Explorer name in quotes: `service:"Amazon Simple Storage Service"`.',
         word,
         f"service:{suggestion}" if suggestion else None,

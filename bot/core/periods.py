@@ -46,6 +46,8 @@ class PeriodError(ValueError):
 class Period:
     """A range of whole days `[start, end_exclusive)` with a human label.
 
+    A comparison period's label reads after "vs" (`same days last month`, `September 2026`).
+
     `granularity` is a hint for charts and daily breakdowns: DAILY up to a month, MONTHLY
     beyond. `kind` is the word that produced it (`this-month`, `month`, `range`...), which
     decides how the comparison period is chosen.
@@ -210,7 +212,12 @@ def comparison_period(period: Period) -> Period:
     if period.kind == "ytd":
         start = date(period.start.year - 1, 1, 1)
         end = add_months(period.end_exclusive, -12)
-        return _make(start, end, "Same days last year", "comparison")
+        return _make(start, end, "same days last year", "comparison")
+    if period.kind == "this-week":
+        start = period.start - timedelta(days=7)  # same weekdays, Monday to today's weekday
+        return _make(
+            start, start + timedelta(days=period.days), _shifted_label(period), "comparison"
+        )
     start = period.start - timedelta(days=period.days)
     return _make(start, period.start, _shifted_label(period), "comparison")
 
@@ -218,14 +225,14 @@ def comparison_period(period: Period) -> Period:
 def _month_comparison_label(period: Period, start: date, end: date) -> str:
     if end == add_months(start, 1):
         return f"{start:%B %Y}"
-    return "Same days last month"
+    return "same days last month"
 
 
 def _shifted_label(period: Period) -> str:
     labels = {
-        "today": "Yesterday",
-        "yesterday": "Day before",
-        "this-week": "Same days last week",
-        "last-week": "Week before",
+        "today": "yesterday",
+        "yesterday": "the day before",
+        "this-week": "same days last week",
+        "last-week": "the week before",
     }
-    return labels.get(period.kind, f"Previous {period.days} days")
+    return labels.get(period.kind, f"the previous {period.days} days")

@@ -187,7 +187,7 @@ def test_a_paginated_report_shows_the_exact_total(explorer: CostExplorer, ce_stu
     )
 
     # 1000.005 + 234.5649999 = 1234.5699999 -> $1,234.57; August 1000.00.
-    assert answer.text.startswith("AWS cost, last month (september 2026): $1,234.57")
+    assert answer.text.startswith("AWS cost, Last month (September 2026): $1,234.57")
     assert "+$234.57 (+23.5%)" in answer.text
     assert explorer.requests_made == 4
 
@@ -324,7 +324,7 @@ def test_an_unavailable_forecast_degrades_to_the_rest_of_the_answer(
     assert not answer.ephemeral
     assert (
         answer.text
-        == "AWS cost, this month to date: $150.25 (estimated), +$50.25 (+50.3%) vs same days last month"
+        == "AWS cost, This month to date: $150.25 (estimated), +$50.25 (+50.3%) vs same days last month"
     )
     assert "No forecast for the month" in blocks
     assert "Forecast, whole month" not in blocks

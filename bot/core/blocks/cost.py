@@ -50,10 +50,12 @@ def build_cost_report_blocks(report: CostReport) -> Blocks:
 def cost_report_text(report: CostReport) -> str:
     """The notification / fallback text of a cost report, one line."""
     estimated = " (estimated)" if report.estimated else ""
-    text = f"AWS cost, {report.period.label.lower()}: {format_money(report.total, report.currency)}{estimated}"
+    text = (
+        f"AWS cost, {report.period.label}: {format_money(report.total, report.currency)}{estimated}"
+    )
     if report.previous_total is not None and report.comparison is not None:
         change = format_delta(report.total, report.previous_total, report.currency)
-        text += f", {change} vs {report.comparison.label.lower()}"
+        text += f", {change} vs {report.comparison.label}"
     return text
 
 
@@ -62,7 +64,7 @@ def _summary_fields(report: CostReport) -> list[str]:
     fields = [f"*Spend*{estimated}\n*{format_money(report.total, report.currency)}*"]
     if report.previous_total is not None and report.comparison is not None:
         fields.append(
-            f"*vs {report.comparison.label.lower()}*\n"
+            f"*vs {report.comparison.label}*\n"
             f"{format_money(report.previous_total, report.currency)} → "
             f"{format_delta(report.total, report.previous_total, report.currency)}"
         )
