@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.cost_grammar import CostQuery, GroupBy
-from bot.core.money import ZERO, percent_change, round_cents, to_decimal
+from bot.core.money import ZERO, to_decimal
 from bot.core.periods import Period
 
 FETCHED_AT_KEY = "PennyFetchedAt"  # added by the adapter: when AWS produced this response
@@ -260,10 +260,8 @@ def _in_zone_of(moment: datetime, now: datetime) -> datetime:
 def _rows(now_costs: GroupedCosts, before: GroupedCosts | None) -> list[CostRow]:
     rows = []
     for key, amount in now_costs.amounts.items():
-        if round_cents(amount) == 0 and (
-            before is None or round_cents(before.amounts.get(key, ZERO)) == 0
-        ):
-            continue  # nothing to show now or before: a row of zeros is noise
+        if amount == 0 and (before is None or before.amounts.get(key, ZERO) == 0):
+            continue  # nothing now or before: a row of zeros is noise (sub-cent rows still count)
         previous = before.amounts.get(key, ZERO) if before else None
         rows.append(CostRow(key, now_costs.labels[key], amount, previous))
     rows.sort(key=lambda row: (-row.amount, row.label.lower()))
@@ -373,10 +371,3 @@ def _budget_status(budget: Mapping[str, Any]) -> BudgetStatus:
         if forecasted and forecasted.get("Amount")
         else None,
     )
-
-
-def delta_percent(row: CostRow) -> Decimal | None:
-    """The row's change in percent, or None without a comparison or with a zero base."""
-    if row.previous is None:
-        return None
-    return percent_change(row.amount, row.previous)
