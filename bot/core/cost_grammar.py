@@ -80,6 +80,18 @@ SERVICE_ALIASES: dict[str, str] = {
     "costexplorer": "AWS Cost Explorer",
     "datatransfer": "AWS Data Transfer",
     "tax": "Tax",
+    "savings-plans": "Savings Plans for AWS Compute usage",
+    "support": "AWS Support (Business)",
+}
+# Aliases that stand for several SERVICE values (one per plan); the filter ORs them all.
+SERVICE_ALIAS_GROUPS: dict[str, tuple[str, ...]] = {
+    "support": (
+        "AWS Support (Basic)",
+        "AWS Support (Developer)",
+        "AWS Support (Business)",
+        "AWS Support (Enterprise)",
+        "AWS Support (Enterprise On-Ramp)",
+    ),
 }
 _KNOWN_SERVICE_NAMES = {name.lower(): name for name in SERVICE_ALIASES.values()}
 
@@ -264,7 +276,7 @@ class _QueryParser:
         elif is_period_word(lower):
             self._set_period(lower)
         elif lower.startswith(_FILTER_PREFIXES):
-            self.filters.append(_parse_filter(word))
+            self.filters.extend(_parse_filter(word))
         else:
             raise _unknown_word(word)
         return index + 1
@@ -343,23 +355,24 @@ def _parse_top(text: str) -> int:
     return int(text)
 
 
-def _parse_filter(word: str) -> CostFilter:
+def _parse_filter(word: str) -> tuple[CostFilter, ...]:
     prefix, _, value = word.partition(":")
     prefix = prefix.lower()
     if not value:
         raise CostGrammarError(f"`{word}` needs a value after `{prefix}:`.", word)
     if prefix == "service":
-        return CostFilter("DIMENSION", "SERVICE", _service_name(value, word))
+        names = _service_names(value, word)
+        return tuple(CostFilter("DIMENSION", "SERVICE", name) for name in names)
     if prefix == "account":
         if not _ACCOUNT_ID.match(value):
             raise CostGrammarError(
                 f"`{word}`: an account id is 12 digits, e.g. `account:123456789012`.", word
             )
-        return CostFilter("DIMENSION", "LINKED_ACCOUNT", value)
+        return (CostFilter("DIMENSION", "LINKED_ACCOUNT", value),)
     if prefix == "region":
         if not _REGION.match(value.lower()):
             raise CostGrammarError(f"`{word}` is not a region code, e.g. `region:us-east-1`.", word)
-        return CostFilter("DIMENSION", "REGION", value.lower())
+        return (CostFilter("DIMENSION", "REGION", value.lower()),)
     key, equals, tag_value = value.partition("=")
     if not equals or not key:
         raise CostGrammarError(
@@ -367,18 +380,20 @@ def _parse_filter(word: str) -> CostFilter:
             word,
             f"by tag:{key or value}",
         )
-    return CostFilter("TAG", key, tag_value)
+    return (CostFilter("TAG", key, tag_value),)
 
 
-def _service_name(value: str, word: str) -> str:
+def _service_names(value: str, word: str) -> tuple[str, ...]:
     lower = value.lower()
+    if lower in SERVICE_ALIAS_GROUPS:
+        return SERVICE_ALIAS_GROUPS[lower]
     if lower in SERVICE_ALIASES:
-        return SERVICE_ALIASES[lower]
+        return (SERVICE_ALIASES[lower],)
     if lower in _KNOWN_SERVICE_NAMES:
-        return _KNOWN_SERVICE_NAMES[lower]
+        return (_KNOWN_SERVICE_NAMES[lower],)
     if " " in value:
         # A full name we do not know (Marketplace products, new services): trust the user.
-        return value
+        return (value,)
     suggestion = _closest(lower, list(SERVICE_ALIASES))
     hint = f" Did you mean `service:{suggestion}`?" if suggestion else ""
     raise CostGrammarError(

@@ -143,6 +143,14 @@ def test_filters_of_one_key_are_or_ed_and_keys_are_and_ed() -> None:
     }
 
 
+def test_an_alias_for_several_services_ors_them() -> None:
+    query = parse("service:support")
+    assert {f.value for f in query.filters} >= {"AWS Support (Business)", "AWS Support (Developer)"}
+    expression = query.filter_expression()
+    assert expression is not None and expression["Dimensions"]["Key"] == "SERVICE"
+    assert parse("service:savings-plans").filters[0].value == "Savings Plans for AWS Compute usage"
+
+
 def test_one_filter_is_a_plain_expression() -> None:
     assert parse("account:123456789012").filter_expression() == {
         "Dimensions": {"Key": "LINKED_ACCOUNT", "Values": ["123456789012"]}
