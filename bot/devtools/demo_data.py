@@ -210,20 +210,28 @@ def demo_budget_limit(today: date, *, seed: int = DEMO_SEED) -> Decimal:
     )
     day = start
     while day < next_month(start):
-        expected += sum((row.amounts["UnblendedCost"] for row in _usage_rows(day, seed)), ZERO)
+        expected += sum(_day_usage(day, seed), ZERO)
         day += timedelta(days=1)
     return Decimal(math.ceil(expected / Decimal("0.9") / 500) * 500)
 
 
 def _usage_rows(day: date, seed: int, share: Decimal = Decimal(1)) -> Iterator[DailyCost]:
+    for line, usd in zip(_lines(), _day_usage(day, seed), strict=True):
+        yield _usage_row(day, line, usd if share == 1 else _money(usd * share))
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_usage(day: date, seed: int) -> tuple[Decimal, ...]:
+    """Full-day USD of every usage line; cached since support and tax re-read past months."""
+    amounts = []
     for index, line in enumerate(_lines()):
         rng = random.Random(f"{seed}|{index}|{day.isoformat()}")
         weekend = day.weekday() >= 5
         factor = _RHYTHM_WEEKEND[line.rhythm] if weekend else 1.0
         growth = (1 + _RHYTHM_GROWTH[line.rhythm]) ** (day - _GROWTH_EPOCH).days
         noise = 1 + rng.gauss(0, 0.035 if line.rhythm != "storage" else 0.005)
-        usd = _money(Decimal(repr(line.daily_usd * factor * growth * max(noise, 0.5))) * share)
-        yield _usage_row(day, line, usd)
+        amounts.append(_money(Decimal(repr(line.daily_usd * factor * growth * max(noise, 0.5)))))
+    return tuple(amounts)
 
 
 def _usage_row(day: date, line: _UsageLine, usd: Decimal) -> DailyCost:
@@ -342,8 +350,8 @@ def _previous_month_usage(month: date, seed: int) -> dict[str, Decimal]:
     usage: dict[str, Decimal] = {}
     day = _months_before(month, 1)
     while day < month:
-        for row in _usage_rows(day, seed):
-            usage[row.account] = usage.get(row.account, ZERO) + row.amounts["UnblendedCost"]
+        for line, usd in zip(_lines(), _day_usage(day, seed), strict=True):
+            usage[line.account] = usage.get(line.account, ZERO) + usd
         day += timedelta(days=1)
     return usage
 

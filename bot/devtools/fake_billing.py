@@ -132,7 +132,7 @@ class FakeBillingServer:
         self._httpd = ThreadingHTTPServer(self._address, handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-billing", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="fake-billing", daemon=True
         )
         self._thread.start()
         logger.info("url=<%s> | fake billing server started", self.url)
