@@ -103,7 +103,7 @@ def _area_attachers() -> list[Callable[[Deps], None]]:
 
 
 # Modules exposing `attach(deps)`, called in order after the core Deps exist.
-ATTACH_MODULES: list[str] = []
+ATTACH_MODULES: list[str] = ["schedules.runtime"]
 
 
 def build_app(deps: Deps, *, executor: ThreadPoolExecutor | None = None) -> App:
@@ -117,7 +117,9 @@ def build_app(deps: Deps, *, executor: ThreadPoolExecutor | None = None) -> App:
         request_verification_enabled=bool(settings.slack_signing_secret),
         token_verification_enabled=False,
         listener_executor=executor or TrackingExecutor(),
-        process_before_response=False,
+        # The ack runs in the request thread; only lazy listeners use the pool. With False, Bolt
+        # would queue acks on the same pool as slow answers and acks would wait behind them.
+        process_before_response=True,
         logger=logging.getLogger("slack_bolt.App"),
     )
     for name in HANDLER_MODULES:

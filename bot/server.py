@@ -55,8 +55,13 @@ def serve_http(
     app: App, deps: Deps, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 16
 ) -> None:
     """Serve until interrupted (waitress: a production WSGI server, not Bolt's dev server)."""
+    import sys
+
     from waitress import serve
 
+    # Acks are short and latency-bound while answers after the ack are long: a shorter GIL
+    # switch interval lets a waiting ack thread run sooner (Slack's 3-second deadline).
+    sys.setswitchinterval(0.001)
     logger.info("host=<%s>, port=<%d> | serving Slack requests on /slack/events", host, port)
     serve(
         build_wsgi_app(app, deps), host=host, port=port, threads=threads, ident="penny", _quiet=True
