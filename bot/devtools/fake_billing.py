@@ -59,6 +59,7 @@ _AMOUNT_PLACES = Decimal("0.0000000001")
 _MAX_GROUP_BY = 2
 _ENTRIES_CACHE_SIZE = 32
 _FORECAST_WINDOW_DAYS = 28
+_MIN_DAILY_GROWTH, _MAX_DAILY_GROWTH = 0.998, 1.002  # at most about 6% a month either way
 _FAR_FUTURE_EPOCH = 3706473600  # 2087-06-15, the End AWS Budgets gives open-ended budgets
 
 
@@ -679,7 +680,10 @@ def _forecast_model(
         weekday: statistics.median([v for d, v in ordinary if d.weekday() == weekday] or [0.0])
         for weekday in range(7)
     }
-    growth = (sum(recent) / sum(earlier)) ** (1 / _FORECAST_WINDOW_DAYS) if sum(earlier) else 1.0
+    # Medians, so one spike in the window does not read as growth.
+    earlier_level = statistics.median(earlier) if earlier else 0.0
+    ratio = statistics.median(recent) / earlier_level if recent and earlier_level else 1.0
+    growth = ratio ** (1 / _FORECAST_WINDOW_DAYS)
     month_starts = [float(v) for d, v in sorted(series.items()) if d.day == 1][-3:]
     residuals = [
         value / weekday_level[d.weekday()] - 1
@@ -689,7 +693,7 @@ def _forecast_model(
     return _ForecastModel(
         weekday_level=weekday_level,
         month_start_level=statistics.median(month_starts) if month_starts else weekday_level[0],
-        daily_growth=min(max(growth, 0.995), 1.005),
+        daily_growth=min(max(growth, _MIN_DAILY_GROWTH), _MAX_DAILY_GROWTH),
         origin=ctx.today - timedelta(days=_FORECAST_WINDOW_DAYS),
         relative_sd=max(statistics.pstdev(residuals) if residuals else 0.0, 0.02),
     )
