@@ -4,4 +4,5 @@ HANDLER_MODULES: list[str] = [
     "handlers.middleware",
     "handlers.cost",
     "handlers.penny",
+    "handlers.approvals",
 ]

@@ -17,3 +17,6 @@ BUDGET_DETAILS_ACTION = "penny_budget_details"
 
 # Cost answers
 COST_SOURCE_BLOCK = "penny_cost_source"
+
+# Approval request ids (the only thing an Approve/Deny button carries)
+APPROVAL_REQUEST_ID_PATTERN = r"apr-[0-9a-f]{16}"

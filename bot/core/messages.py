@@ -26,3 +26,28 @@ def not_in_channel() -> str:
 def not_an_approver() -> str:
     """Someone without approval rights tried an approver-only command."""
     return ":no_entry: Only approvers can do that. Ask an admin to add you to PENNY_APPROVERS or the approval policy."
+
+
+def approval_recorded_needs_more(have: int, need: int) -> str:
+    """An approval counted, but the request needs more distinct approvers."""
+    return f":ballot_box_with_check: Your approval is recorded ({have} of {need}); it needs {need - have} more approver(s)."
+
+
+def approval_forged_click() -> str:
+    """A button value or card that does not match any stored request card."""
+    return ":no_entry: That button does not match a request card Penny posted, so nothing was done."
+
+
+def approval_request_posted(request_id: str, action: str) -> str:
+    """Confirmation to the requester that a card is waiting for approval."""
+    return f":inbox_tray: Request `{request_id}` for `{action}` is waiting for approval; see the card."
+
+
+def approval_request_refused(problem: str) -> str:
+    """A request could not be created (bad parameters, missing target, AWS refused)."""
+    return f":warning: I can't request that: {problem}"
+
+
+def approval_card_not_posted() -> str:
+    """The card could not be posted, so the request was withdrawn."""
+    return ":warning: I could not post the approval card, so the request was withdrawn. Is Penny in this channel? Try `/invite @Penny`."
