@@ -23,13 +23,14 @@ from bot.config import ConfigError, Settings, load_settings
 logger = logging.getLogger("bot")
 
 
-def configure_logging() -> None:
-    """Structured, single-line logs on stderr; level from PENNY_LOG_LEVEL (default INFO)."""
+def configure_logging(log_file: str | None = None) -> None:
+    """Structured, single-line logs on stderr (or a file); level from PENNY_LOG_LEVEL (default INFO)."""
     level = os.environ.get("PENNY_LOG_LEVEL", "INFO").upper()
+    target = {"filename": log_file} if log_file else {"stream": sys.stderr}
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s | %(message)s",
-        stream=sys.stderr,
+        **target,
     )
     for noisy in ("botocore", "urllib3", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -137,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dotenv import load_dotenv
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    configure_logging()
+    # The console's screen is the conversation: its logs go to a file instead.
+    configure_logging("penny-console.log" if args.command == "console" else None)
     load_dotenv(override=False)
     if args.command == "console":
         from bot.console import run_console

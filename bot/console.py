@@ -282,6 +282,8 @@ def _start_demo_aws(cleanup: list[Callable[[], None]]) -> dict[str, str]:
 
     from bot.devtools.demo_aws import start_demo_aws
 
+    # moto would otherwise load hundreds of public AMIs and their snapshots into the demo account.
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     demo = start_demo_aws(date.today())
     cleanup.append(demo.stop)
     os.environ.update(demo.env)

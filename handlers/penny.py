@@ -21,7 +21,7 @@ from handlers.common import post_reply, safe_error_reply
 logger = logging.getLogger(__name__)
 
 # Area modules contributing subcommands (imported when the app is built, not at import time).
-SUBCOMMAND_MODULES: list[str] = ["handlers.approvals"]
+SUBCOMMAND_MODULES: list[str] = ["handlers.approvals", "handlers.schedules"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,10 @@ def build_help_reply(subcommands: dict[str, Subcommand], unknown: str | None = N
     """The `/penny help` answer, optionally opening with the unknown word that led here."""
     from bot.core.blocks.penny_help import build_penny_help_blocks
 
-    rows = [(s.usage, s.summary) for s in sorted(subcommands.values(), key=lambda s: s.name)]
+    rows = [
+        (s.usage.removeprefix("/penny ").strip(), s.summary)
+        for s in sorted(subcommands.values(), key=lambda s: s.name)
+    ]
     blocks = build_penny_help_blocks(rows, unknown=unknown, known=sorted(subcommands))
     text = f"Unknown /penny subcommand '{unknown}'." if unknown else "Penny admin commands"
     return Reply(text=text, blocks=blocks, ephemeral=True)

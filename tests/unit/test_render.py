@@ -58,3 +58,8 @@ def test_blocks_render_as_text_with_numbered_buttons():
 
 def test_mrkdwn_entities():
     assert mrkdwn_to_text("a &lt;b&gt; &amp; <#C1|general>") == "a <b> & @general"
+
+
+def test_bold_and_italic_markers_are_dropped_but_identifiers_survive():
+    assert mrkdwn_to_text("*Spend* _(estimated)_ *$84,738.99*") == "Spend (estimated) $84,738.99"
+    assert mrkdwn_to_text("BoxUsage:m5_large and a*b*c") == "BoxUsage:m5_large and a*b*c"
