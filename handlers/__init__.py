@@ -5,4 +5,7 @@ HANDLER_MODULES: list[str] = [
     "handlers.cost",
     "handlers.penny",
     "handlers.approvals",
+    "handlers.ask",
+    "handlers.schedules",
+    "handlers.home",
 ]
