@@ -28,6 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from strands.interrupt import InterruptException
+
+from bot.agent.usage import ToolCall
 from bot.core.approvals import ApprovalRequest
 from bot.store.db import Store
 
@@ -212,14 +215,18 @@ class ApprovalGate:
                 request.id,
                 session_id,
             )
-        response = tool_context.interrupt(
-            INTERRUPT_NAME,
-            reason={
-                "request_id": call.request_id,
-                "action": action,
-                "message": "waiting for a human approval",
-            },
-        )
+        try:
+            response = tool_context.interrupt(
+                INTERRUPT_NAME,
+                reason={
+                    "request_id": call.request_id,
+                    "action": action,
+                    "message": "waiting for a human approval",
+                },
+            )
+        except InterruptException:
+            self.record.tools.append(ToolCall(str(tool_context.tool_use["name"]), "interrupted"))
+            raise
         return _outcome_result(response)
 
 

@@ -6,6 +6,7 @@ what Penny posts."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ import pytest
 from bot.agent.service import (
     STATUS_ANSWERED,
     STATUS_BUSY,
+    STATUS_LIMIT,
     STATUS_WAITING,
     answer_question,
     install_agent,
@@ -220,6 +222,7 @@ def test_gated_action_interrupts_then_resumes_after_a_signed_approval(penny, fak
     assert model.remaining == 0
     rows = usage_rows(app.deps.store, TODAY, TODAY)
     assert [r["approvals"] for r in rows] == [[request_id], []]
+    assert rows[0]["tools"] == [{"name": "reboot_rds_instance", "status": "interrupted"}]
     assert rows[1]["tools"] == [{"name": "reboot_rds_instance", "status": "success"}]
 
 
@@ -325,3 +328,37 @@ def test_injected_log_line_cannot_stop_anything_without_an_approval(penny, demo,
         [thread_session_id(CHANNEL, "1700000000.000200")],
     )
     assert stored == [{"state": "waiting"}]
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+def test_tool_call_limit_stops_the_run_with_an_explanation(penny, tmp_path):
+    config = tmp_path / "limits.toml"
+    config.write_text("[llm]\nmax_tool_calls = 3\n", encoding="utf-8")
+    bad_call = {"start": "yesterday", "end": "today"}
+    model = ScriptedModel([tool_call("cost_and_usage", bad_call, f"tu-loop-{n}") for n in range(6)])
+    app = penny(model, PENNY_CONFIG=str(config))
+
+    reply = ask(app, "spend?", thread="1700000000.000300")
+
+    assert reply.status == STATUS_LIMIT
+    assert "3 tool calls" in reply.text
+    assert model.remaining == 2  # the fourth call was cancelled and no model call followed it
+    [row] = usage_rows(app.deps.store, TODAY, TODAY)
+    assert [t["status"] for t in row["tools"]] == ["error", "error", "error", "cancelled"]
+    assert row["error"] == "limit:tool_calls"
+
+
+def test_time_limit_cancels_a_slow_run(penny, tmp_path):
+    config = tmp_path / "limits.toml"
+    config.write_text("[llm]\ntime_limit_seconds = 0.2\n", encoding="utf-8")
+
+    def slow(messages):
+        time.sleep(0.6)
+        return text("too late")
+
+    app = penny(ScriptedModel([slow]), PENNY_CONFIG=str(config))
+    reply = ask(app, "spend?", thread="1700000000.000400")
+
+    assert reply.status == STATUS_LIMIT and "ran out of time" in reply.text
