@@ -14,6 +14,8 @@ APPROVAL_CARD_BLOCK = "penny_approval_card"
 # Scheduled findings
 OPEN_APPROVAL_FROM_FINDING_ACTION = "penny_finding_request_approval"
 BUDGET_DETAILS_ACTION = "penny_budget_details"
+BUDGET_ALERT_BLOCK = "penny_budget_alert"
+IDLE_FINDING_BLOCK_PREFIX = "penny_idle_finding:"
 
 # Cost answers
 COST_SOURCE_BLOCK = "penny_cost_source"

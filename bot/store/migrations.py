@@ -5,11 +5,12 @@ m020-m029 agent sessions and usage, m030-m039 schedules. Never rename or reorder
 applied migration; add a new one.
 """
 
-from bot.store import agent_tables, approvals, audit, core_tables
+from bot.store import agent_tables, approvals, audit, core_tables, ledger
 
 ALL_MIGRATIONS = [
     *core_tables.MIGRATIONS,
     *approvals.MIGRATIONS,
     *audit.MIGRATIONS,
     *agent_tables.MIGRATIONS,
+    *ledger.MIGRATIONS,
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.actions.base import ActionUnit
 from tools.actions.chain import Chain
+from tools.actions.cleanup import DeleteEbsSnapshots, DeleteEbsVolumes, ReleaseElasticIps
 from tools.actions.ec2 import StartEc2Instances, StopEc2Instances
 from tools.actions.rds import RebootRdsInstance, StartRdsInstance, StopRdsInstance
 from tools.actions.s3 import ApplyS3Lifecycle
@@ -22,6 +23,9 @@ def build_registry() -> dict[str, ActionUnit]:
         ApplyS3Lifecycle(),
         ApproveSpend(),
         PostIncidentSummary(),
+        DeleteEbsVolumes(),
+        DeleteEbsSnapshots(),
+        ReleaseElasticIps(),
     ]
     registry = {unit.name: unit for unit in units}
     registry["chain"] = Chain(dict(registry))
