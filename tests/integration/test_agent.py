@@ -362,3 +362,55 @@ def test_time_limit_cancels_a_slow_run(penny, tmp_path):
     reply = ask(app, "spend?", thread="1700000000.000400")
 
     assert reply.status == STATUS_LIMIT and "ran out of time" in reply.text
+
+
+# -- the incident triage scenario --------------------------------------------------------------
+
+
+def test_incident_triage_proposes_one_chained_remediation(penny, demo, fake_slack, tmp_path):
+    config = tmp_path / "alerts.toml"
+    config.write_text('[alerts]\nchannel = "C0ALERTS"\n', encoding="utf-8")
+
+    def propose_fix(messages):
+        found = tool_results(messages)[-1]["data"]
+        pods = sorted(s["stream"].rsplit(":", 1)[1] for s in found["by_stream"])
+        assert pods == sorted(ORDERS_API_PODS)
+        [exhausted] = [
+            s for s in found["untrusted_signatures"] if "Too many connections" in s["signature"]
+        ]
+        summary = (
+            f"orders-api: Too many connections from {len(pods)} pods since {exhausted['first']}"
+        )
+        steps = [
+            {"action": "reboot_rds_instance", "params": {"db_instance_id": ORDERS_DB}},
+            {"action": "post_incident_summary", "params": {"text": summary}},
+        ]
+        return tool_call("propose_remediation", {"steps": steps, "reason": summary}, "tu-chain")
+
+    model = ScriptedModel(
+        [
+            tool_call(
+                "search_logs",
+                {"pattern": "ERROR", "log_group_names": [ORDERS_API_LOG_GROUP], "hours": 72},
+                "tu-triage",
+            ),
+            propose_fix,
+            report_outcome,
+        ]
+    )
+    app = penny(model, PENNY_DRY_RUN="false", PENNY_CONFIG=str(config))
+    reply = ask(app, "check the logs for database issues", thread="1700000000.000500")
+    [request_id] = reply.approvals
+    request = approvals_store.get_request(app.deps.store, request_id)
+    assert [s["action"] for s in request.params["steps"]] == [
+        "reboot_rds_instance",
+        "post_incident_summary",
+    ]
+    assert request.params["steps"][1]["params"]["channel"] == "C0ALERTS"
+
+    click(app, fake_slack, request_id)
+
+    [posted] = fake_slack.messages["C0ALERTS"]
+    assert posted["text"].startswith("orders-api: Too many connections from 3 pods since ")
+    report = thread_messages(fake_slack, "1700000000.000500")[-1]["text"]
+    assert report.startswith(f"Reboot request {request_id} is succeeded: ")
