@@ -17,7 +17,9 @@ from tools.actions.base import ActionContext, ActionError, ParamError, TargetCha
 
 
 @pytest.fixture
-def session():
+def session(monkeypatch):
+    # moto would otherwise load hundreds of public AMIs into every fresh EC2 backend
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")
 

@@ -59,7 +59,9 @@ class Clock:
 
 
 @pytest.fixture
-def aws():
+def aws(monkeypatch):
+    # moto would otherwise load hundreds of public AMIs into every fresh EC2 backend
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield CountingAws()
 
