@@ -48,7 +48,7 @@ from bot.agent.usage import (
     price_table,
     record_question,
 )
-from bot.core.approvals import ApprovalRequest
+from bot.core.approvals import FINAL_STATES, ApprovalRequest
 
 logger = logging.getLogger(__name__)
 
@@ -190,11 +190,25 @@ def answer_question(
 
 
 def _waiting_requests(deps: Any, session_id: str) -> list[str]:
+    """Requests this thread's paused run still waits for; decided ones are resumed now.
+
+    A decision whose notification was missed (the process died before its listener ran)
+    would otherwise keep the thread paused forever.
+    """
+    from bot.store.approvals import get_request
+
+    waiting = []
     rows = deps.store.query(
         "SELECT request_id FROM agent_gated_calls WHERE session_id = ? AND state = ?",
         [session_id, WAITING],
     )
-    return [row["request_id"] for row in rows]
+    for row in rows:
+        request = get_request(deps.store, row["request_id"])
+        if request is not None and request.state in FINAL_STATES:
+            resume_after_decision(deps, request)
+        else:
+            waiting.append(row["request_id"])
+    return waiting
 
 
 def _run(deps: Any, runtime: AgentRuntime, context: QuestionContext, prompt: Any) -> AgentReply:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import boto3
@@ -414,3 +415,58 @@ def test_incident_triage_proposes_one_chained_remediation(penny, demo, fake_slac
     assert posted["text"].startswith("orders-api: Too many connections from 3 pods since ")
     report = thread_messages(fake_slack, "1700000000.000500")[-1]["text"]
     assert report.startswith(f"Reboot request {request_id} is succeeded: ")
+
+
+def test_a_decision_whose_notification_was_lost_is_picked_up_by_the_next_question(
+    penny, fake_slack
+):
+    app = penny(ScriptedModel([reboot_turn("tu-lost"), report_outcome, text("EC2 was fine.")]))
+    [request_id] = ask(app, "reboot orders-db", thread="1700000000.000600").approvals
+    pending = approvals_store.get_request(app.deps.store, request_id)
+    # A process recorded the denial and died before telling anyone.
+    denied = replace(pending, state="denied", decided_by=ALICE, decided_at=NOW)
+    assert approvals_store.save_transition(app.deps.store, pending, denied, NOW)
+
+    reply = ask(app, "and how much was EC2?", thread="1700000000.000600")
+
+    posted = thread_messages(fake_slack, "1700000000.000600")
+    assert posted[-1]["text"] == f"Reboot request {request_id} is denied: nothing ran."
+    assert reply.status == STATUS_ANSWERED and reply.text == "EC2 was fine."
+
+
+# -- the read-only tools against the demo account -----------------------------------------------
+
+
+def test_read_tools_answer_from_the_demo_account(penny, demo):
+    from tools.aws_read import AwsReadTools
+
+    app = penny(ScriptedModel([]))
+    tools = AwsReadTools(app.deps)
+    start, end = last_month()
+
+    ec2 = tools.ec2_inventory()
+    assert ec2["count"] == len(demo.resources.instances) and ec2["by_state"]["stopped"] >= 1
+    rds = tools.rds_inventory()
+    assert [db["id"] for db in rds["instances"]] == [ORDERS_DB]
+    cpu = tools.cloudwatch_metric(
+        "AWS/EC2", "CPUUtilization", {"InstanceId": demo.resources.idle_instance}, days=14
+    )
+    assert cpu["summary"]["count"] > 0 and cpu["summary"]["max"] < 10
+    bucket = tools.s3_bucket_facts("penny-demo-logs")
+    assert bucket["lifecycle_rules"] == [] and bucket["region"] == "us-east-1"
+    groups = tools.list_log_groups(prefix="/app/")
+    assert groups["log_groups"][0]["name"] == ORDERS_API_LOG_GROUP
+    compare = tools.compare_periods(
+        str(add_months(start, -1)), str(start), str(start), str(end), by=["SERVICE"], top=25
+    )
+    movers = compare["drivers"]["SERVICE"]
+    assert len(movers) > 8
+    assert compare["change"] == pytest.approx(
+        sum(m["change"] for m in movers), abs=0.01 * len(movers)
+    )
+    assert tools.budgets()["budgets"][0]["limit"] > 0
+    assert tools.cost_forecast()["forecast"] > 0
+    anomalies = tools.cost_anomalies(str(TODAY - timedelta(days=30)))
+    assert anomalies["anomalies"], "the demo bill has one planted spike"
+    denied = tools.cost_and_usage(str(start), str(end), group_by="COLOUR")
+    assert denied["status"] == "error" and "TAG:<key>" in denied["content"][0]["text"]
