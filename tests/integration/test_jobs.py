@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +17,7 @@ import pytest
 
 from bot.app import build_deps
 from bot.devtools.billing_data import BillingDataset
-from bot.devtools.demo_aws import DemoAws, start_demo_aws
+from bot.devtools.demo_aws import DemoAws, seed_demo_resources, start_demo_aws
 from bot.devtools.demo_data import SPIKE_ACCOUNT, generate_demo_billing
 from bot.store import ledger, open_store
 from bot.store.approvals import get_request
@@ -40,10 +41,22 @@ def bill_as_of(base: date, day: date) -> BillingDataset:
     return replace(dataset, rows=tuple(r for r in dataset.rows if r.day <= day), today=day)
 
 
+def reset_moto(url: str) -> None:
+    """moto keeps its state per process: start from, and leave, an empty account for other tests."""
+    urllib.request.urlopen(
+        urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10
+    )
+
+
 @pytest.fixture(scope="module")
 def demo() -> Iterator[DemoAws]:
-    aws = start_demo_aws(MARCH, now=datetime.now(UTC))
+    aws = start_demo_aws(MARCH, seed=False)
+    reset_moto(aws.moto_url)
+    aws.resources = seed_demo_resources(
+        aws.session(), endpoint_url=aws.moto_url, now=datetime.now(UTC)
+    )
     yield aws
+    reset_moto(aws.moto_url)
     aws.stop()
 
 
