@@ -21,7 +21,7 @@ from handlers.common import post_reply, safe_error_reply
 logger = logging.getLogger(__name__)
 
 # Area modules contributing subcommands (imported when the app is built, not at import time).
-SUBCOMMAND_MODULES: list[str] = ["handlers.approvals", "handlers.schedules"]
+SUBCOMMAND_MODULES: list[str] = ["handlers.approvals", "handlers.usage_admin", "handlers.schedules"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +103,7 @@ class Finding:
     per_stream: tuple[tuple[str, int], ...]
     streams_seen: int
     evidence: tuple[str, ...]
+    by_group: tuple[tuple[str, int, int], ...] = ()  # (group, streams affected, streams seen)
 
     @property
     def streams_affected(self) -> int:
@@ -203,18 +204,28 @@ def evidence_line(event: LogEvent, tz: Any = UTC) -> str:
 
 def correlate(events: Sequence[LogEvent], tz: Any = UTC) -> list[Finding]:
     """Group matching lines by signature, across streams, ordered by PRIORITY then count."""
-    streams_seen = len({e.source for e in events})
+    streams_by_group: dict[str, set[str]] = {}
+    for event in events:
+        streams_by_group.setdefault(event.group, set()).add(event.stream)
     by_kind: dict[str, list[LogEvent]] = {}
     for event in sorted(events, key=lambda e: e.at):
         kind = classify_line(event.message)
         if kind is not None:
             by_kind.setdefault(kind, []).append(event)
-    findings = [_finding(kind, hits, streams_seen, tz) for kind, hits in by_kind.items()]
+    findings = [_finding(kind, hits, streams_by_group, tz) for kind, hits in by_kind.items()]
     return sorted(findings, key=lambda f: (PRIORITY.index(f.kind), -f.count))
 
 
-def _finding(kind: str, hits: list[LogEvent], streams_seen: int, tz: Any) -> Finding:
+def _finding(
+    kind: str, hits: list[LogEvent], streams_by_group: Mapping[str, set[str]], tz: Any
+) -> Finding:
     counts = Counter(hit.stream for hit in hits)
+    hit_groups = sorted({hit.group for hit in hits})
+    by_group = tuple(
+        (group, len({h.stream for h in hits if h.group == group}), len(streams_by_group[group]))
+        for group in hit_groups
+    )
+    streams_seen = sum(len(streams) for streams in streams_by_group.values())
     return Finding(
         kind=kind,
         title=TITLES[kind],
@@ -224,6 +235,7 @@ def _finding(kind: str, hits: list[LogEvent], streams_seen: int, tz: Any) -> Fin
         per_stream=tuple(sorted(counts.items())),
         streams_seen=streams_seen,
         evidence=tuple(evidence_line(e, tz) for e in _evidence_sample(hits)),
+        by_group=by_group,
     )
 
 
@@ -326,45 +338,36 @@ def triage(
     """
     findings = correlate(events, tz)
     suspicious = sum(1 for e in events if looks_like_instruction(e.message))
-    base = {
-        "searched_groups": tuple(searched_groups),
-        "events_read": len(events),
-        "findings": tuple(findings),
-        "suspicious_lines": suspicious,
-        "truncated": truncated,
-    }
+    report = TriageReport(
+        searched_groups=tuple(searched_groups),
+        events_read=len(events),
+        findings=tuple(findings),
+        likely_cause="No known failure signature (connection exhaustion, out of memory, "
+        "throttling, timeouts) in these logs.",
+        arithmetic=None,
+        database=None,
+        proposal=None,
+        next_steps=(
+            "Name the log group or the service, or widen the time window.",
+            "Ask a more specific question: Penny's assistant can read the logs with you.",
+        ),
+        suspicious_lines=sum(1 for e in events if looks_like_instruction(e.message)),
+        truncated=truncated,
+    )
     if not findings:
-        return TriageReport(
-            **base,
-            likely_cause="No known failure signature (connection exhaustion, out of memory, "
-            "throttling, timeouts) in these logs.",
-            arithmetic=None,
-            database=None,
-            proposal=None,
-            next_steps=(
-                "Name the log group or the service, or widen the time window.",
-                "Ask a more specific question: Penny's assistant can read the logs with you.",
-            ),
-        )
+        return report
     main = findings[0]
     if main.kind != CONNECTION_EXHAUSTION:
-        return TriageReport(
-            **base,
-            likely_cause=_generic_cause(main, tz),
-            arithmetic=None,
-            database=None,
-            proposal=None,
-            next_steps=NEXT_STEPS[main.kind],
+        return replace(
+            report, likely_cause=_generic_cause(main, tz), next_steps=NEXT_STEPS[main.kind]
         )
     database = pick_database(events, databases)
     arithmetic = pool_arithmetic(events, main, database)
-    cause = _connection_cause(main, arithmetic, database, tz)
-    report = TriageReport(
-        **base,
-        likely_cause=cause,
+    report = replace(
+        report,
+        likely_cause=_connection_cause(main, arithmetic, database, tz),
         arithmetic=arithmetic,
         database=database.instance_id if database else None,
-        proposal=None,
         next_steps=_connection_next_steps(arithmetic, database),
     )
     if database is None:
@@ -373,7 +376,7 @@ def triage(
 
 
 def _with_note(report: TriageReport, note: str) -> TriageReport:
-    return TriageReport(**{**report.__dict__, "notes": (*report.notes, note)})
+    return replace(report, notes=(*report.notes, note))
 
 
 def _with_proposal(
@@ -395,7 +398,7 @@ def _with_proposal(
     proposal = ProposedAction(
         action="chain", params={"steps": steps}, reason=reason, summary=summary
     )
-    return TriageReport(**{**report.__dict__, "proposal": proposal})
+    return replace(report, proposal=proposal)
 
 
 def _one_line_reason(report: TriageReport, tz: Any) -> str:
@@ -416,9 +419,18 @@ def _when(moment: datetime, tz: Any) -> str:
 
 
 def _affected(finding: Finding) -> str:
-    if finding.streams_affected == finding.streams_seen and finding.streams_seen > 1:
-        return f"all {finding.streams_seen} streams"
-    return f"{finding.streams_affected} of {finding.streams_seen} streams"
+    """`all 3 streams of /app/orders-api and 1 of 1 stream of /aws/rds/...`."""
+    parts = []
+    for group, affected, seen in finding.by_group or (
+        ("", finding.streams_affected, finding.streams_seen),
+    ):
+        noun = "stream" if seen == 1 else "streams"
+        if affected == seen:
+            count = f"all {seen} {noun}" if seen > 1 else "the only stream"
+        else:
+            count = f"{affected} of {seen} {noun}"
+        parts.append(f"{count} of `{group}`" if group else count)
+    return " and ".join(parts)
 
 
 def _generic_cause(finding: Finding, tz: Any) -> str:

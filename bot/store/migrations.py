@@ -5,12 +5,13 @@ m020-m029 agent sessions and usage, m030-m039 schedules. Never rename or reorder
 applied migration; add a new one.
 """
 
-from bot.store import agent_tables, approvals, audit, core_tables, ledger
+from bot.store import agent_tables, approvals, ask_threads, audit, core_tables, ledger
 
 ALL_MIGRATIONS = [
     *core_tables.MIGRATIONS,
     *approvals.MIGRATIONS,
     *audit.MIGRATIONS,
     *agent_tables.MIGRATIONS,
+    *ask_threads.MIGRATIONS,
     *ledger.MIGRATIONS,
 ]
