@@ -51,7 +51,10 @@ def run_anomaly_report(deps: Deps, now: datetime) -> JobResult:
     job = job_config(deps, ANOMALY_REPORT)
     as_of = local_today(deps, now) - timedelta(days=1)
     start = as_of - timedelta(days=int(job.setting("lookback_days")) - 1)
-    settings = AnomalySettings(min_impact_usd=float(job.setting("min_impact_usd")))
+    settings = AnomalySettings(
+        min_impact_usd=float(job.setting("min_impact_usd")),
+        report_window_days=int(job.setting("report_window_days")),
+    )
     result = JobResult(job=ANOMALY_REPORT)
     names: dict[str, str] = {}
     found: list[Anomaly] = []

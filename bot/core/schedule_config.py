@@ -61,6 +61,7 @@ JOB_SETTINGS: dict[str, dict[str, Any]] = {
     ANOMALY_REPORT: {
         "lookback_days": 90,
         "min_impact_usd": 25.0,
+        "report_window_days": 14,
         "dimensions": ["SERVICE", "LINKED_ACCOUNT"],
         "aws_anomalies": True,
     },
