@@ -84,7 +84,7 @@ def build_deps(
         settings=settings,
         store=store or open_store(settings.db_path),
         slack=slack or build_slack_client(settings),
-        aws=aws or AwsSessionFactory(),
+        aws=aws or AwsSessionFactory(region_name=settings.aws_region),
         clock=clock or system_clock,
     )
     deps.cost = CostExplorer(session_factory=deps.aws, store=deps.store, clock=deps.clock)
@@ -103,7 +103,8 @@ def _area_attachers() -> list[Callable[[Deps], None]]:
 
 
 # Modules exposing `attach(deps)`, called in order after the core Deps exist.
-ATTACH_MODULES: list[str] = ["schedules.runtime"]
+# The approvals engine comes first: the agent and the schedules register outcome listeners on it.
+ATTACH_MODULES: list[str] = ["bot.approvals_engine", "bot.agent.service", "schedules.runtime"]
 
 
 def build_app(deps: Deps, *, executor: ThreadPoolExecutor | None = None) -> App:
@@ -134,9 +135,11 @@ def create_app(settings: Settings, **overrides: Any) -> tuple[App, Deps]:
     return build_app(deps, executor=executor), deps
 
 
-def start_background_work(deps: Deps) -> None:
+def start_background_work(deps: Deps, *, skip: tuple[str, ...] = ()) -> None:
     """Run each area's `on_start(deps)` (restart recovery, the scheduler) in a serving process."""
     for name in ATTACH_MODULES:
+        if name in skip:
+            continue
         on_start = getattr(importlib.import_module(name), "on_start", None)
         if on_start is not None:
             on_start(deps)

@@ -63,6 +63,7 @@ class Settings:
     llm: str = "none"
     llm_model: str = ""
     llm_daily_budget_usd: float = 5.0
+    aws_region: str | None = None
     file_config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -205,6 +206,12 @@ def load_settings(env: Mapping[str, str], *, require_signing_secret: bool = Fals
         problems.append(
             f"PENNY_LLM_DAILY_BUDGET_USD must be a non-negative number of dollars, got {budget!r}."
         )
+
+    # botocore itself reads only AWS_DEFAULT_REGION; AWS_REGION (the name DESIGN.md and most
+    # AWS tooling use) is honoured here and handed to the session factory.
+    values["aws_region"] = (
+        env.get("AWS_REGION", "") or env.get("AWS_DEFAULT_REGION", "")
+    ).strip() or None
 
     config_path, file_config = _read_config_file(env, problems)
     values["config_path"] = config_path

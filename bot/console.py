@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot.app import TrackingExecutor, create_app
+from bot.app import TrackingExecutor, create_app, start_background_work
 from bot.config import load_settings
 from bot.deps import Deps
 from bot.devtools import slack_requests as sr
@@ -271,6 +271,9 @@ def start_console(*, demo: bool, out: TextIO = sys.stdout) -> ConsoleSession:
     settings = load_settings(env, require_signing_secret=True)
     executor = TrackingExecutor()
     app, deps = create_app(settings, executor=executor)
+    # Restart recovery and the agent's listeners, but no scheduler: a console session should
+    # not post catch-up reports; `!jobs run NAME` runs a job on demand instead.
+    start_background_work(deps, skip=("schedules.runtime",))
     return ConsoleSession(
         app=app, deps=deps, fake=fake, executor=executor, secret=secret, out=out, cleanup=cleanup
     )

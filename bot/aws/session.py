@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 # Cost Explorer and Budgets are global services served from us-east-1.
@@ -32,7 +34,9 @@ class AwsSessionFactory:
     """Callable returning a boto3.Session; built once by the composition root and injected.
 
     A new Session per call keeps threads from sharing one (boto3 Sessions are not
-    thread-safe); clients made from it are, and callers keep those.
+    thread-safe); clients made from it are, and callers keep those. The sessions share one
+    botocore data loader, so the service models (large JSON files) are parsed once per
+    process instead of once per session.
     """
 
     def __init__(
@@ -41,11 +45,17 @@ class AwsSessionFactory:
         self.profile_name = profile_name
         self.region_name = region_name
         self.session_kwargs = session_kwargs
+        self._loader = botocore.loaders.create_loader()
 
     def __call__(self) -> boto3.Session:
         """A fresh boto3.Session resolved through boto3's standard chain."""
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self._loader)
         return boto3.Session(
-            profile_name=self.profile_name, region_name=self.region_name, **self.session_kwargs
+            botocore_session=core,
+            profile_name=self.profile_name,
+            region_name=self.region_name,
+            **self.session_kwargs,
         )
 
 

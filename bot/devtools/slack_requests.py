@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -60,7 +61,7 @@ def slash_command_body(
             "text": text,
             "api_app_id": "A0PENNY",
             "response_url": response_url,
-            "trigger_id": trigger_id or f"{n}.{int(time.time())}.trigger{n:06d}",
+            "trigger_id": trigger_id or f"{n}.{int(time.time())}.{secrets.token_hex(8)}",
         }
     )
 
@@ -90,7 +91,7 @@ def block_actions_body(
             "channel_id": channel_id,
             "is_ephemeral": False,
         },
-        "trigger_id": f"{n}.{int(time.time())}.click{n:06d}",
+        "trigger_id": f"{n}.{int(time.time())}.{secrets.token_hex(8)}",
         "channel": {"id": channel_id, "name": "finops"},
         "message": message or {"ts": message_ts, "type": "message", "text": ""},
         "response_url": response_url,
@@ -122,7 +123,7 @@ def view_submission_body(
         "team": {"id": team_id, "domain": "penny-demo"},
         "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
         "api_app_id": "A0PENNY",
-        "trigger_id": f"{n}.{int(time.time())}.view{n:06d}",
+        "trigger_id": f"{n}.{int(time.time())}.{secrets.token_hex(8)}",
         "view": {
             "id": f"V{n:08d}",
             "type": "modal",
@@ -146,7 +147,7 @@ def event_body(
             "api_app_id": "A0PENNY",
             "event": event,
             "type": "event_callback",
-            "event_id": event_id or f"Ev{n:010d}",
+            "event_id": event_id or f"Ev{n:06d}{secrets.token_hex(5).upper()}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team_id, "user_id": "UPENNYBOT", "is_bot": True}],
         }
