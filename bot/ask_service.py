@@ -141,8 +141,8 @@ def _previous_intent(deps: Deps, question: Question) -> Intent | None:
 
 
 def llm_available(deps: Deps) -> bool:
-    """True when an LLM agent is configured and attached (PENNY_LLM is not `none`)."""
-    return deps.settings.llm != "none" and deps.agent is not None
+    """True when an LLM agent is attached (bot.agent.service leaves none for PENNY_LLM=none)."""
+    return deps.agent is not None
 
 
 def _beyond_the_fast_path(deps: Deps, question: Question, started: float) -> Reply:

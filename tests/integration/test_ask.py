@@ -7,14 +7,18 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.core.approvals import PENDING
+from bot.agent.service import install_agent
+from bot.core import ids
+from bot.core.approvals import PENDING, SUCCEEDED
 from bot.devtools.demo_aws import INJECTION_TEXT, ORDERS_DB, seed_demo_resources, start_demo_aws
 from bot.store import open_store
-from bot.store.approvals import list_requests
+from bot.store.approvals import get_request, list_requests
 from handlers.ask import PLACEHOLDER
 from tests.conftest import fixed_clock
 from tests.fakes.fake_slack import BOT_USER_ID
-from tests.fakes.slack_requests import event_body, slash_command_body
+from tests.fakes.scripted_model import ScriptedModel
+from tests.fakes.scripted_model import text as text_turn
+from tests.fakes.slack_requests import block_actions_body, event_body, slash_command_body
 
 # The demo's incident logs must be recent for moto (it refuses events older than 14 days),
 # so this module runs at the real "now"; nothing asserted depends on which day that is.
@@ -262,3 +266,79 @@ def test_penny_usage_counts_the_questions(penny, aws_env):
     text = json.dumps(reply.body)
     assert "*2* questions (100% fast path, 0 LLM)" in text
     assert f"<@{ALICE}>" in text
+
+
+def test_what_changed_shows_both_periods_and_the_biggest_movers(penny, aws_env):
+    ask(penny, mention("what changed vs last month?"))
+    text = answer_json(answers(penny)[-1])
+    assert "What changed" in text and "Biggest movers by service" in text
+    assert "%" in text and "$" in text
+    assert "by usage type" in text  # the biggest mover is broken down further
+
+
+def test_anomalies_run_the_detector_on_daily_spend(penny, aws_env):
+    ask(penny, mention("any cost anomalies?"))
+    text = answer_json(answers(penny)[-1])
+    assert "Cost anomalies" in text and "daily by service" in text
+    daily = [
+        c.body for c in aws_env.billing.calls("GetCostAndUsage") if c.body["Granularity"] == "DAILY"
+    ]
+    assert daily
+
+
+def test_idle_resources_are_listed_without_changing_anything(penny, aws_env):
+    ask(penny, mention("what could we turn off?"))
+    text = answer_json(answers(penny)[-1])
+    assert aws_env.resources.idle_instance in text
+    assert not pending_requests(penny)
+
+
+def test_outside_the_fast_path_the_agent_answers_in_the_thread(penny, aws_env):
+    model = ScriptedModel([text_turn("Reserved Instances trade commitment for a discount.")])
+    install_agent(penny.deps, model)
+    event = mention("explain reserved instances to me")
+    ask(penny, event)
+    update = answers(penny)[-1]
+    assert "commitment for a discount" in answer_json(update)
+    [placeholder] = penny.fake.calls_to("chat.postMessage")
+    assert placeholder.body["thread_ts"] == event["ts"]
+
+
+def test_over_the_daily_llm_budget_penny_answers_with_the_fast_path_and_says_so(make_app, aws_env):
+    app = make_app(clock=fixed_clock(NOW), PENNY_LLM_DAILY_BUDGET_USD="0")
+    model = ScriptedModel([text_turn("should not be asked")])
+    install_agent(app.deps, model)
+    ask(app, mention("explain reserved instances to me"))
+    text = answer_json(answers(app)[-1])
+    assert "budget for today" in text and "Ask me things like" in text
+    assert model.remaining == 1
+    ask(app, mention("top services this month"))
+    assert "$" in answer_json(answers(app)[-1])
+
+
+def test_approving_the_chain_reboots_then_posts_the_summary_once(make_app, aws_env, tmp_path):
+    config = tmp_path / "penny.toml"
+    config.write_text('[alerts]\nchannel = "C0ALERTS"\n')
+    app = make_app(
+        clock=fixed_clock(NOW),
+        PENNY_APPROVERS="U0BOSS",
+        PENNY_DRY_RUN="false",
+        PENNY_CONFIG=str(config),
+    )
+    ask(app, mention("check the logs for database issues"))
+    [request] = pending_requests(app)
+    [card] = [c for c in app.fake.calls_to("chat.postMessage") if c.body["text"] != PLACEHOLDER]
+    card_ts = app.fake.messages[CHANNEL][-1]["ts"]
+    assert card.body["thread_ts"]
+    app.dispatch(
+        block_actions_body(
+            ids.APPROVE_ACTION, request.id, user_id="U0BOSS", channel_id=CHANNEL, message_ts=card_ts
+        )
+    )
+    done = get_request(app.deps.store, request.id)
+    assert done is not None and done.state == SUCCEEDED
+    summaries = [
+        c for c in app.fake.calls_to("chat.postMessage") if c.body["channel"] == "C0ALERTS"
+    ]
+    assert len(summaries) == 1 and "150" in summaries[0].body["text"]
+    assert rds_status(aws_env) in ("rebooting", "available")

@@ -192,15 +192,19 @@ def build_usage_blocks(
     return cap_blocks(blocks)
 
 
+def _who(key: str, value: str) -> str:
+    """A user or channel as Slack shows it; DMs have no channel link."""
+    if key == "user" and value:
+        return f"<@{value}>"
+    if key == "channel" and value[:1] in ("C", "G"):
+        return f"<#{value}>"
+    if key == "channel" and value[:1] == "D":
+        return "a DM"
+    return value or "?"
+
+
 def _usage_line(key: str, row: Mapping[str, Any]) -> str:
-    who = row[key]
-    label = (
-        f"<@{who}>"
-        if key == "user" and who
-        else f"<#{who}>"
-        if key == "channel" and who
-        else str(who)
-    )
+    label = _who(key, str(row[key] or ""))
     return (
         f"• {label}: {row['questions']} questions, {row['llm_questions'] or 0} LLM, "
         f"{int(row['input_tokens'] or 0):,}/{int(row['output_tokens'] or 0):,} tokens, "
