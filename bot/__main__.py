@@ -16,11 +16,13 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
 
 logger = logging.getLogger("bot")
+T = TypeVar("T")
 
 
 def configure_logging(log_file: str | None = None) -> None:
@@ -70,13 +72,22 @@ def load_config(require_signing_secret: bool = False) -> Settings:
         raise SystemExit(2) from None
 
 
+def build_or_exit(build: Callable[[], T]) -> T:
+    """Build the app or its deps; a configuration problem found there exits with one clear message."""
+    try:
+        return build()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def run_serve(host: str) -> int:
     """HTTP mode."""
     from bot.app import create_app, start_background_work, stop_background_work
     from bot.server import serve_http
 
     settings = load_config(require_signing_secret=True)
-    app, deps = create_app(settings)
+    app, deps = build_or_exit(lambda: create_app(settings))
     logger.info("settings=<%s> | starting in HTTP mode", settings.redacted())
     start_background_work(deps)
     try:
@@ -100,7 +111,7 @@ def run_socket() -> int:
             file=sys.stderr,
         )
         return 2
-    app, deps = create_app(settings)
+    app, deps = build_or_exit(lambda: create_app(settings))
     logger.info("settings=<%s> | starting in Socket Mode", settings.redacted())
     start_background_work(deps)
     start_health_server(deps, port=settings.port)
@@ -116,7 +127,8 @@ def run_jobs(args: argparse.Namespace) -> int:
     from bot.app import build_deps
 
     cli = importlib.import_module("schedules.cli")
-    deps = build_deps(load_config())
+    settings = load_config()
+    deps = build_or_exit(lambda: build_deps(settings))
     if args.jobs_command == "list":
         return cli.list_jobs(deps, out=sys.stdout)
     return cli.run_job(deps, args.name, out=sys.stdout)
