@@ -92,9 +92,17 @@ class Question:
     user: str
     channel: str
     thread_ts: str
+    conversation: str = ""  # memory key besides the thread (a DM's top-level messages)
 
 
-def answer_in_thread(deps: Deps, text: str, user: str, channel: str, thread_ts: str) -> Reply:
+def answer_in_thread(
+    deps: Deps,
+    text: str,
+    user: str,
+    channel: str,
+    thread_ts: str,
+    conversation: str | None = None,
+) -> Reply:
     """Answer a question asked in a thread (or a DM) with the fast path, else the LLM.
 
     Args:
@@ -103,11 +111,13 @@ def answer_in_thread(deps: Deps, text: str, user: str, channel: str, thread_ts: 
         user: the asker's Slack user id (an approval request is filed for them).
         channel: the channel or DM id.
         thread_ts: the thread to answer in (the message's thread_ts or its own ts).
+        conversation: another key the previous intent is kept under, for follow-ups that
+            are not threaded (top-level messages in a DM); None when only the thread counts.
 
     Returns:
         The Reply to post in the thread; never raises (errors are explained).
     """
-    question = Question(text.strip(), user, channel, thread_ts)
+    question = Question(text.strip(), user, channel, thread_ts, conversation or "")
     started = time.monotonic()
     previous = _previous_intent(deps, question)
     intent = route(question.text, deps.today(), previous)
@@ -127,14 +137,22 @@ def answer_in_thread(deps: Deps, text: str, user: str, channel: str, thread_ts: 
         outcome.error = type(exc).__name__
         reply = _error_reply("answer that")
     if outcome.error is None:
-        ask_threads.remember_intent(deps.store, channel, thread_ts, intent.as_dict(), deps.clock())
+        for key in _memory_keys(question):
+            ask_threads.remember_intent(deps.store, channel, key, intent.as_dict(), deps.clock())
     _record_fast(deps, question, outcome, started)
     return reply
 
 
+def _memory_keys(question: Question) -> list[str]:
+    return [key for key in (question.thread_ts, question.conversation) if key]
+
+
 def _previous_intent(deps: Deps, question: Question) -> Intent | None:
-    stored = ask_threads.previous_intent(deps.store, question.channel, question.thread_ts)
-    return Intent.from_dict(stored) if stored else None
+    for key in _memory_keys(question):
+        stored = ask_threads.previous_intent(deps.store, question.channel, key)
+        if stored:
+            return Intent.from_dict(stored)
+    return None
 
 
 # -- beyond the fast path ---------------------------------------------------------------

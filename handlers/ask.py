@@ -28,6 +28,7 @@ PLACEHOLDER = ":hourglass_flowing_sand: Looking into it…"
 # Subtypes that still carry a person's question; every other subtype (edits, deletes,
 # joins, bot messages) is not a question to Penny.
 QUESTION_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+DM_CONVERSATION = "dm"
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -39,6 +40,7 @@ class AskEvent:
     channel: str
     thread_ts: str
     text: str
+    conversation: str | None = None
 
 
 def parse_ask_event(event: dict[str, Any], bot_user_id: str | None) -> AskEvent | None:
@@ -52,7 +54,15 @@ def parse_ask_event(event: dict[str, Any], bot_user_id: str | None) -> AskEvent 
     ts = event.get("ts") or ""
     if not text or not ts:
         return None
-    return AskEvent(user, event.get("channel") or "", event.get("thread_ts") or ts, text)
+    # Top-level DMs are one conversation: "and the month before?" needs no thread there.
+    unthreaded_dm = event.get("channel_type") == "im" and not event.get("thread_ts")
+    return AskEvent(
+        user,
+        event.get("channel") or "",
+        event.get("thread_ts") or ts,
+        text,
+        conversation=DM_CONVERSATION if unthreaded_dm else None,
+    )
 
 
 def strip_mention(text: str, bot_user_id: str | None) -> str:
@@ -89,7 +99,12 @@ def answer_event(deps: Deps, question: AskEvent) -> None:
         placeholder = None
     try:
         reply = answer_in_thread(
-            deps, question.text, question.user, question.channel, question.thread_ts
+            deps,
+            question.text,
+            question.user,
+            question.channel,
+            question.thread_ts,
+            conversation=question.conversation,
         )
     except Exception:  # the service explains its own errors; this is the last line of defence
         logger.exception("channel=<%s> | answering a question failed", question.channel)

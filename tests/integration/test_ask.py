@@ -342,3 +342,10 @@ def test_approving_the_chain_reboots_then_posts_the_summary_once(make_app, aws_e
     ]
     assert len(summaries) == 1 and "150" in summaries[0].body["text"]
     assert rds_status(aws_env) in ("rebooting", "available")
+
+
+def test_top_level_dms_are_one_conversation_for_follow_ups(penny, aws_env):
+    dm = {"type": "message", "channel_type": "im", "user": ALICE, "channel": "D0ALICE"}
+    ask(penny, {**dm, "text": "how much did we spend on RDS last month?", "ts": fresh_ts()})
+    ask(penny, {**dm, "text": "and the month before?", "ts": fresh_ts()})
+    assert f"{month_start(2):%B %Y}" in answer_json(answers(penny)[-1])
