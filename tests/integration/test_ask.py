@@ -349,3 +349,11 @@ def test_top_level_dms_are_one_conversation_for_follow_ups(penny, aws_env):
     ask(penny, {**dm, "text": "how much did we spend on RDS last month?", "ts": fresh_ts()})
     ask(penny, {**dm, "text": "and the month before?", "ts": fresh_ts()})
     assert f"{month_start(2):%B %Y}" in answer_json(answers(penny)[-1])
+
+
+def test_an_aws_error_is_explained_in_the_thread_without_a_stack_trace(penny, aws_env):
+    aws_env.billing.fail_next("GetCostAndUsage", "AccessDeniedException")
+    ask(penny, mention("what changed vs last month?"))
+    text = answer_json(answers(penny)[-1])
+    assert "ce:GetCostAndUsage" in text
+    assert "Traceback" not in text and "ClientError" not in text
