@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 PENNY = "penny"
 GROUP_CACHE_SECONDS = 60
-SOURCES = ("slash", "agent", "schedule", "console")
+SOURCES = ("slash", "chat", "agent", "schedule", "console")
 
 OutcomeListener = Callable[[Deps, ApprovalRequest], None]
 

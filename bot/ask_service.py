@@ -82,6 +82,8 @@ class Outcome:
     tools: list[ToolCall] = field(default_factory=list)
     approvals: list[str] = field(default_factory=list)
     error: str | None = None
+    # True when the question was handed to the LLM agent, which records its own usage.
+    handed_to_llm: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def answer_in_thread(
     if outcome.error is None:
         for key in _memory_keys(question):
             ask_threads.remember_intent(deps.store, channel, key, intent.as_dict(), deps.clock())
-    _record_fast(deps, question, outcome, started)
+    if not outcome.handed_to_llm:
+        _record_fast(deps, question, outcome, started)
     return reply
 
 
@@ -416,6 +419,10 @@ def answer_triage(deps: Deps, question: Question, intent: Intent, outcome: Outco
         tz=deps.settings.tz,
         truncated=evidence.truncated,
     )
+    if not report.findings and llm_available(deps) and not over_budget(deps):
+        # No known failure signature: the LLM reads the logs with its own tools.
+        outcome.handed_to_llm = True
+        return _ask_agent(deps, question)
     note = ""
     if report.proposal is not None:
         note = _file_proposal(deps, question, report.proposal, outcome)
@@ -449,7 +456,7 @@ def file_approval_request(
             reason=reason,
             channel=question.channel,
             thread_ts=question.thread_ts,
-            source="slash",
+            source="chat",
             origin={
                 "kind": CHAT_ORIGIN,
                 "channel": question.channel,

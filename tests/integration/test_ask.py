@@ -357,3 +357,24 @@ def test_an_aws_error_is_explained_in_the_thread_without_a_stack_trace(penny, aw
     text = answer_json(answers(penny)[-1])
     assert "ce:GetCostAndUsage" in text
     assert "Traceback" not in text and "ClientError" not in text
+
+
+def test_logs_without_a_known_signature_are_handed_to_the_agent(penny, aws_env):
+    logs = aws_env.session().client("logs", endpoint_url=aws_env.moto_url)
+    group = f"/app/payments-{fresh_ts().replace('.', '')}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="payments-1")
+    stamp = int(NOW.timestamp() * 1000) - 60_000
+    lines = ["card processor answered HTTP 502 for order 1001", "retrying settlement batch 77"]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="payments-1",
+        logEvents=[{"timestamp": stamp + i, "message": m} for i, m in enumerate(lines)],
+    )
+    model = ScriptedModel([text_turn("The card processor is failing with 502s; this is upstream.")])
+    install_agent(penny.deps, model)
+    ask(penny, mention(f"check the logs of {group} for payment issues"))
+    assert "failing with 502s" in answer_json(answers(penny)[-1])
+    assert not pending_requests(penny)
+    rows = penny.deps.store.query("SELECT path FROM llm_usage")
+    assert [r["path"] for r in rows] == ["llm"]  # recorded once, by the agent
