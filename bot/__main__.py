@@ -25,9 +25,9 @@ logger = logging.getLogger("bot")
 T = TypeVar("T")
 
 
-def configure_logging(log_file: str | None = None) -> None:
-    """Structured, single-line logs on stderr (or a file); level from PENNY_LOG_LEVEL (default INFO)."""
-    level = os.environ.get("PENNY_LOG_LEVEL", "INFO").upper()
+def configure_logging(log_file: str | None = None, default_level: str = "INFO") -> None:
+    """Structured, single-line logs on stderr (or a file); level from PENNY_LOG_LEVEL."""
+    level = os.environ.get("PENNY_LOG_LEVEL", default_level).upper()
     target = {"filename": log_file} if log_file else {"stream": sys.stderr}
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
@@ -150,8 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dotenv import load_dotenv
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    # The console's screen is the conversation: its logs go to a file instead.
-    configure_logging("penny-console.log" if args.command == "console" else None)
+    # The console's screen is the conversation, and maintenance commands print their own
+    # result: only the serving modes log at INFO by default.
+    configure_logging(
+        "penny-console.log" if args.command == "console" else None,
+        default_level="WARNING" if args.command in {"jobs", "audit"} else "INFO",
+    )
     load_dotenv(override=False)
     if args.command == "console":
         from bot.console import run_console
