@@ -9,7 +9,7 @@ from typing import Any
 
 _WIDTH = 88
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
-_MENTION = re.compile(r"<[@#!]([A-Z0-9^]+)(?:\|([^>]+))?>")
+_MENTION = re.compile(r"<([@#!])([A-Z0-9^]+)(?:\|([^>]+))?>")
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 
@@ -30,7 +30,7 @@ class Button:
 def mrkdwn_to_text(text: str) -> str:
     """Strip Slack's mrkdwn to plain terminal text (links as `label (url)`, mentions as @id)."""
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
-    text = _MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    text = _MENTION.sub(lambda m: ("#" if m.group(1) == "#" else "@") + (m.group(3) or m.group(2)), text)
     text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

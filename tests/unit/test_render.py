@@ -57,7 +57,7 @@ def test_blocks_render_as_text_with_numbered_buttons():
 
 
 def test_mrkdwn_entities():
-    assert mrkdwn_to_text("a &lt;b&gt; &amp; <#C1|general>") == "a <b> & @general"
+    assert mrkdwn_to_text("a &lt;b&gt; &amp; <#C1|general> <#C2> <@U1>") == "a <b> & #general #C2 @U1"
 
 
 def test_bold_and_italic_markers_are_dropped_but_identifiers_survive():
