@@ -1,9 +1,17 @@
 """Cost Explorer and Budgets behind the core's CostSource, with pagination, a cache and typed errors.
 
-Every Cost Explorer request costs $0.01 and each page counts, so responses are cached in
-SQLite keyed by the normalised request. A period whose last month AWS has finalised
-(from the 5th of the following month) never changes and is kept forever; anything
-newer, and every forecast, is refreshed after a few hours, as often as AWS updates it.
+Every Cost Explorer request costs $0.01 and each page counts. GetCostAndUsage requests are
+normalised into shared canonical fetches (`ce_chunks`): per calendar month, a DAILY chunk
+of the series (metric, grouping, filter that cannot be applied locally) for months AWS has
+not finalised yet, and MONTHLY segments for finalised months; answers are summed locally
+with Decimal, in exactly the shape Cost Explorer returns. Requests chunks cannot express
+(two groupings, HOURLY) use a cache keyed by the exact normalised request.
+
+Lifetimes follow how often AWS refreshes the data. A month AWS has finalised (from the
+5th of the following month) never changes and is kept forever. Anything newer, and every
+forecast, lives CURRENT_PERIOD_TTL = 8 hours: AWS updates billing data "up to three times
+daily" (Cost Explorer API best practices), so 24h / 3 means Penny asks about as often as
+new data can exist, never more than one AWS refresh behind.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from botocore.config import Config
@@ -27,6 +36,22 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from bot.aws.ce_chunks import (
+    DAILY,
+    MONTHLY,
+    ChunkPlan,
+    Record,
+    Series,
+    account_attributes,
+    covering,
+    days_of,
+    month_after,
+    month_of,
+    month_pieces,
+    plan_request,
+    records_from_response,
+    synthesize_response,
+)
 from bot.aws.session import RETRY_CONFIG, billing_client
 from bot.core.cost_report import FETCHED_AT_KEY, forecast_metric
 from bot.core.errors import (
@@ -43,9 +68,15 @@ from bot.store.db import Store
 
 logger = logging.getLogger(__name__)
 
-CURRENT_PERIOD_TTL = timedelta(hours=6)
-FORECAST_TTL = timedelta(hours=6)
+# AWS refreshes billing data up to three times a day: one look per refresh window.
+CURRENT_PERIOD_TTL = timedelta(hours=8)
+FORECAST_TTL = timedelta(hours=8)
 FINALISED_ON_DAY = 5  # AWS finalises a month's charges in the first days of the next one
+# Forecasts are fetched through the end of the month after the next three, the horizon of
+# `/cost forecast`, and shorter MONTHLY forecasts (the month forecast of `this-month`,
+# budgets) are its first buckets: one request answers them all.
+SHARED_FORECAST_MONTHS_AHEAD = 3
+HISTORY_MONTHS_PREFETCHED = 12  # Cost Explorer keeps 13 months and the current one
 
 OPERATION_PERMISSIONS = {
     "GetCostAndUsage": "ce:GetCostAndUsage",
@@ -166,6 +197,8 @@ class CostExplorer:
         self._count_lock = threading.Lock()
         self._key_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self.requests_made = 0
+        # Paid pages per way of asking: "chunk-daily", "chunk-monthly", "exact", "forecast".
+        self.pages_by_path: dict[str, int] = {}
 
     def client(self, service: str) -> Any:
         """The boto3 client for `ce`, `budgets` or `sts`, created once (tests attach a Stubber to it)."""
@@ -186,7 +219,27 @@ class CostExplorer:
         group_by: list[dict[str, str]] | None = None,
         filter: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """GetCostAndUsage for `[start, end)`, every page merged, from the cache when valid."""
+        """GetCostAndUsage for `[start, end)`, every page merged, derived from cached chunks when it can be."""
+        plan = plan_request(
+            granularity=granularity, metric=metric, group_by=group_by, filter=filter
+        )
+        if plan is not None:
+            try:
+                return self._chunked(plan, start, end, granularity)
+            except (CostRequestRejected, CostDataUnavailable) as exc:
+                # A whole-month chunk can reach past the history AWS keeps: ask what was asked.
+                logger.info("code=<%s> | chunk fetch refused, asking the exact request", exc.code)
+        return self._exact_cost_and_usage(start, end, granularity, metric, group_by, filter)
+
+    def _exact_cost_and_usage(
+        self,
+        start: date,
+        end: date,
+        granularity: str,
+        metric: str,
+        group_by: list[dict[str, str]] | None,
+        filter: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
             "Granularity": granularity,
@@ -196,9 +249,9 @@ class CostExplorer:
             params["GroupBy"] = group_by
         if filter:
             params["Filter"] = filter
-        ttl = cache_lifetime(end, self._clock().astimezone(UTC).date(), self._current_ttl)
+        ttl = cache_lifetime(end, self._utc_today(), self._current_ttl)
         return self._cached(
-            "GetCostAndUsage", params, ttl, lambda: self._fetch_cost_and_usage(params)
+            "GetCostAndUsage", params, ttl, lambda: self._fetch_cost_and_usage(params, "exact")
         )
 
     def forecast(
@@ -211,7 +264,32 @@ class CostExplorer:
         filter: dict[str, Any] | None = None,
         prediction_interval_level: int = 80,
     ) -> dict[str, Any]:
-        """GetCostForecast for `[start, end)` (`metric` named as GetCostAndUsage names it), cached."""
+        """GetCostForecast for `[start, end)` (`metric` named as GetCostAndUsage names it), cached.
+
+        A MONTHLY forecast ending on a month boundary within SHARED_FORECAST_MONTHS_AHEAD
+        months after `start`'s is cut from one shared forecast through that horizon.
+        """
+        shared_end = add_months(first_of_month(start), SHARED_FORECAST_MONTHS_AHEAD + 1)
+        if granularity == MONTHLY and end.day == 1 and start < end <= shared_end:
+            try:
+                shared = self._forecast(
+                    start, shared_end, granularity, metric, filter, prediction_interval_level
+                )
+            except CostRequestRejected:
+                logger.info("end=<%s> | shared forecast refused, asking the exact one", shared_end)
+            else:
+                return forecast_until(shared, end)
+        return self._forecast(start, end, granularity, metric, filter, prediction_interval_level)
+
+    def _forecast(
+        self,
+        start: date,
+        end: date,
+        granularity: str,
+        metric: str,
+        filter: dict[str, Any] | None,
+        prediction_interval_level: int,
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
             "Granularity": granularity,
@@ -253,6 +331,114 @@ class CostExplorer:
             self._account_id = str(identity["Account"])
         return self._account_id
 
+    # ------------------------------------------------------------ chunks
+
+    def _utc_today(self) -> date:
+        return self._clock().astimezone(UTC).date()
+
+    def _finalised(self, month: date, today: date) -> bool:
+        return cache_lifetime(month_after(month), today, self._current_ttl) is None
+
+    def _chunked(self, plan: ChunkPlan, start: date, end: date, granularity: str) -> dict[str, Any]:
+        series = plan.series
+        today = self._utc_today()
+        with self._key_locks[hash(series.key) % _LOCK_STRIPES]:
+            sources = _ChunkSources()
+            wanted_segments: list[tuple[date, date]] = []
+            wanted_days: dict[date, date] = {}  # month -> the end its daily chunk must reach
+            for piece in month_pieces(start, end):
+                month = month_of(piece[0])
+                monthly_final = granularity == MONTHLY and self._finalised(month, today)
+                if monthly_final and sources.add(self._load(_segment_key(series, piece)), piece):
+                    continue
+                if sources.add(self._load(_daily_key(series, month)), piece):
+                    continue
+                if monthly_final:
+                    wanted_segments.append(piece)
+                else:
+                    wanted_days[month] = max(piece[1], wanted_days.get(month, piece[1]))
+            if wanted_segments:
+                # One request: the pieces of one period are contiguous, and cached months
+                # between missing ones cost a few entries, not another request.
+                first = self._with_month_before(series, wanted_segments[0][0], today)
+                sources.extend(self._fetch_segments(series, first, wanted_segments[-1][1], today))
+            for months in _contiguous_months(sorted(wanted_days)):
+                ends = [self._daily_chunk_end(m, wanted_days[m], today) for m in months]
+                sources.extend(self._fetch_daily_chunks(series, months, ends, today))
+            buckets = [
+                (s, e, sources.covering(s, e))
+                for piece in month_pieces(start, end)
+                for s, e in (days_of(*piece) if granularity == DAILY else [piece])
+            ]
+        response = synthesize_response(plan, buckets, sources.attributes)
+        response[FETCHED_AT_KEY] = sources.oldest_fetch or self._clock().astimezone(UTC).isoformat(
+            timespec="seconds"
+        )
+        return response
+
+    def _with_month_before(self, series: Series, start: date, today: date) -> date:
+        """`start`, or the first of the month before when a month-aligned fetch can bring it along.
+
+        A month is nearly always compared with the month before (`last-month`, `2026-10`,
+        month to date vs the same days last month), and its segment is a few entries on a
+        page that is paid anyway. Only within the year of history AWS surely keeps.
+        """
+        if start.day != 1:
+            return start
+        before = add_months(start, -1)
+        if before < add_months(month_of(today), -HISTORY_MONTHS_PREFETCHED):
+            return start
+        if self._load(_segment_key(series, (before, start))) is not None:
+            return start
+        return before
+
+    def _daily_chunk_end(self, month: date, needed_end: date, today: date) -> date:
+        if self._finalised(month, today):
+            return month_after(month)
+        return min(month_after(month), max(needed_end, today + timedelta(days=1)))
+
+    def _load(self, key: str) -> dict[str, Any] | None:
+        return cache_get(self._store, key, self._clock())
+
+    def _fetch_segments(
+        self, series: Series, start: date, end: date, today: date
+    ) -> list[dict[str, Any]]:
+        params = series.request(start, end, MONTHLY)
+        response = self._fetch_cost_and_usage(params, "chunk-monthly")
+        stamp = _stamp(self._clock())
+        attributes = account_attributes(response)
+        stored = []
+        for record in records_from_response(response, series.metric):
+            chunk = _chunk(stamp, [record], attributes)
+            ttl = cache_lifetime(record.end, today, self._current_ttl)
+            cache_put(
+                self._store,
+                _segment_key(series, (record.start, record.end)),
+                "chunk",
+                chunk,
+                ttl,
+                self._clock(),
+            )
+            stored.append(chunk)
+        return stored
+
+    def _fetch_daily_chunks(
+        self, series: Series, months: list[date], ends: list[date], today: date
+    ) -> list[dict[str, Any]]:
+        params = series.request(months[0], ends[-1], DAILY)
+        response = self._fetch_cost_and_usage(params, "chunk-daily")
+        stamp = _stamp(self._clock())
+        attributes = account_attributes(response)
+        records = records_from_response(response, series.metric)
+        stored = []
+        for month, chunk_end in zip(months, ends, strict=True):
+            days = [r for r in records if month <= r.start and r.end <= chunk_end]
+            chunk = _chunk(stamp, days, attributes)
+            ttl = None if self._finalised(month, today) else self._current_ttl
+            cache_put(self._store, _daily_key(series, month), "chunk", chunk, ttl, self._clock())
+            stored.append(chunk)
+        return stored
+
     def _cached(
         self,
         operation: str,
@@ -272,7 +458,7 @@ class CostExplorer:
             cache_put(self._store, key, operation, response, ttl, now)
             return response
 
-    def _fetch_cost_and_usage(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _fetch_cost_and_usage(self, params: dict[str, Any], path: str) -> dict[str, Any]:
         pages: list[dict[str, Any]] = []
         token: str | None = None
         while True:
@@ -282,8 +468,12 @@ class CostExplorer:
             token = page.get("NextPageToken")
             if not token:
                 break
+        with self._count_lock:
+            self.pages_by_path[path] = self.pages_by_path.get(path, 0) + len(pages)
         logger.info(
-            "operation=<GetCostAndUsage>, start=<%s>, end=<%s>, pages=<%d>, requests_made=<%d> | fetched",
+            "operation=<GetCostAndUsage>, path=<%s>, granularity=<%s>, start=<%s>, end=<%s>, pages=<%d>, requests_made=<%d> | fetched",
+            path,
+            params["Granularity"],
             params["TimePeriod"]["Start"],
             params["TimePeriod"]["End"],
             len(pages),
@@ -293,6 +483,8 @@ class CostExplorer:
 
     def _fetch_forecast(self, params: dict[str, Any]) -> dict[str, Any]:
         page = self._call("GetCostForecast", self.client("ce").get_cost_forecast, params)
+        with self._count_lock:
+            self.pages_by_path["forecast"] = self.pages_by_path.get("forecast", 0) + 1
         logger.info(
             "operation=<GetCostForecast>, start=<%s>, end=<%s>, requests_made=<%d> | fetched",
             params["TimePeriod"]["Start"],
@@ -325,6 +517,104 @@ class CostExplorer:
             raise CostExplorerError(
                 f"the AWS client failed: {exc}", type(exc).__name__, operation
             ) from exc
+
+
+def forecast_until(response: dict[str, Any], end: date) -> dict[str, Any]:
+    """A GetCostForecast response cut to the buckets ending by `end`, its Total their sum."""
+    kept = [
+        item
+        for item in response.get("ForecastResultsByTime", [])
+        if date.fromisoformat(item["TimePeriod"]["End"]) <= end
+    ]
+    total = response.get("Total") or {}
+    mean = sum((Decimal(str(item.get("MeanValue", "0"))) for item in kept), Decimal(0))
+    cut = {**response, "ForecastResultsByTime": kept}
+    cut["Total"] = {"Amount": format(mean, "f"), "Unit": total.get("Unit", "USD")}
+    return cut
+
+
+class _ChunkSources:
+    """The records gathered for one request, their account names and the oldest fetch time."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.attributes: dict[str, dict[str, Any]] = {}
+        self.oldest_fetch: str | None = None
+
+    def add(self, chunk: dict[str, Any] | None, piece: tuple[date, date]) -> bool:
+        """Take `chunk` if it covers `piece`; True when it did."""
+        if chunk is None:
+            return False
+        records = [Record.from_json(r) for r in chunk["records"]]
+        if covering(records, *piece) is None:
+            return False
+        self.extend([chunk])
+        return True
+
+    def extend(self, chunks: list[dict[str, Any]]) -> None:
+        """Take every record of `chunks`."""
+        for chunk in chunks:
+            self.records.extend(Record.from_json(r) for r in chunk["records"])
+            self.attributes.update(chunk.get("attributes") or {})
+            stamp = chunk.get(FETCHED_AT_KEY)
+            if stamp and (self.oldest_fetch is None or stamp < self.oldest_fetch):
+                self.oldest_fetch = stamp
+
+    def covering(self, start: date, end: date) -> list[Record]:
+        """The records tiling `[start, end)`: a segment of exactly that range, else its days."""
+        exact = [r for r in self.records if (r.start, r.end) == (start, end)]
+        if exact:
+            return exact[:1]
+        days = covering(
+            list(
+                {
+                    (r.start, r.end): r
+                    for r in self.records
+                    if r.end - r.start == timedelta(days=1)
+                }.values()
+            ),
+            start,
+            end,
+        )
+        if days is None:
+            raise CostExplorerError(
+                f"no cached data covers {start.isoformat()} to {end.isoformat()}",
+                "ChunkGap",
+                "GetCostAndUsage",
+            )
+        return days
+
+
+def _chunk(
+    stamp: str, records: list[Record], attributes: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "records": [r.to_json() for r in records],
+        "attributes": attributes,
+        FETCHED_AT_KEY: stamp,
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _segment_key(series: Series, piece: tuple[date, date]) -> str:
+    return f"chunk:monthly:{series.key}:{piece[0].isoformat()}:{piece[1].isoformat()}"
+
+
+def _daily_key(series: Series, month: date) -> str:
+    return f"chunk:daily:{series.key}:{month:%Y-%m}"
+
+
+def _contiguous_months(months: list[date]) -> list[list[date]]:
+    runs: list[list[date]] = []
+    for month in months:
+        if runs and month_after(runs[-1][-1]) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return runs
 
 
 def translate_client_error(exc: ClientError, operation: str) -> CostExplorerError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from bot.core.blocks.cost import (
@@ -30,6 +31,7 @@ from bot.core.cost_report import (
     budget_statuses,
     build_cost_report,
     build_forecast_report,
+    sum_by_group,
     with_month_forecast,
     with_notes,
 )
@@ -41,6 +43,7 @@ from bot.core.errors import (
     CostRequestRejected,
     CostThrottled,
 )
+from bot.core.money import ZERO
 from bot.core.periods import MONTHLY, Period, add_months, comparison_period, first_of_month
 
 logger = logging.getLogger(__name__)
@@ -216,12 +219,30 @@ def _add_month_forecast(
         return report
     try:
         response = _monthly_forecast(source, query, metric, start, end)
+        before = _actual_before(source, query, metric, first_of_month(today), start)
     except CostExplorerError as exc:
         logger.info(
             "error=<%s> | month forecast unavailable, answering without it", type(exc).__name__
         )
         return with_notes(report, f"No forecast for the month: {explain_cost_error(exc)}")
-    return with_month_forecast(report, response)
+    return with_month_forecast(report, response, actual_before_forecast=before)
+
+
+def _actual_before(
+    source: CostSource, query: CostQuery, metric: str, month_start: date, forecast_start: date
+) -> Decimal:
+    """Actual spend of the month before the forecast's first day (today is forecast, not counted twice)."""
+    if forecast_start <= month_start:
+        return ZERO
+    response = source.cost_and_usage(
+        start=month_start,
+        end=forecast_start,
+        granularity=MONTHLY,
+        metric=metric,
+        group_by=query.group_by.as_request(),
+        filter=query.filter_expression(),
+    )
+    return sum_by_group(response, metric, query.group_by).total
 
 
 def _answer_forecast(

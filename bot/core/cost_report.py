@@ -280,15 +280,27 @@ def _others_row(
     return CostRow("__others__", f"{OTHERS_LABEL} ({len(rest)})", amount, previous)
 
 
-def with_month_forecast(report: CostReport, response: Mapping[str, Any]) -> CostReport:
-    """`report` (month to date) with the whole-month forecast: actual so far plus the rest."""
+def with_month_forecast(
+    report: CostReport,
+    response: Mapping[str, Any],
+    *,
+    actual_before_forecast: Decimal | None = None,
+) -> CostReport:
+    """`report` (month to date) with the whole-month forecast: actual spend plus the rest.
+
+    `response` forecasts from its first day (Cost Explorer's today) to the month's end, so
+    the actual part must stop the day before: `actual_before_forecast`. Without it the
+    report's total is used, which is right only when the report ends where the forecast
+    starts (a month to date that includes today would count today twice).
+    """
     rest = forecast_points(response)
     if not rest:
         return report
+    actual = report.total if actual_before_forecast is None else actual_before_forecast
     mean = sum((p.mean for p in rest), ZERO)
-    low = _sum_known(report.total, [p.low for p in rest])
-    high = _sum_known(report.total, [p.high for p in rest])
-    return replace(report, forecast=MonthForecast(report.total + mean, low, high, mean))
+    low = _sum_known(actual, [p.low for p in rest])
+    high = _sum_known(actual, [p.high for p in rest])
+    return replace(report, forecast=MonthForecast(actual + mean, low, high, mean))
 
 
 def _sum_known(base: Decimal, values: list[Decimal | None]) -> Decimal | None:

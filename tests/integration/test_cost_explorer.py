@@ -94,6 +94,23 @@ def request(start: str, end: str, token: str | None = None, **extra: Any) -> dic
     return params
 
 
+def daily(start: str, end: str, amounts: dict[str, str], estimated: bool = True) -> dict[str, Any]:
+    """A DAILY response over [start, end): EC2 costs on the days named in `amounts`."""
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    days = [first + timedelta(days=i) for i in range((last - first).days)]
+    return {
+        "ResultsByTime": [
+            bucket(
+                d.isoformat(),
+                (d + timedelta(days=1)).isoformat(),
+                [group("Amazon EC2", amounts[d.isoformat()])] if d.isoformat() in amounts else [],
+                estimated,
+            )
+            for d in days
+        ]
+    }
+
+
 def fetch(explorer: CostExplorer, start: date, end: date) -> dict[str, Any]:
     return explorer.cost_and_usage(
         start=start,
@@ -104,10 +121,17 @@ def fetch(explorer: CostExplorer, start: date, end: date) -> dict[str, Any]:
     )
 
 
+TWO_GROUPINGS = [
+    {"Type": "DIMENSION", "Key": "SERVICE"},
+    {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+]
+
+
 def test_pages_are_merged_and_the_total_matches_to_the_cent(
     explorer: CostExplorer, ce_stub: Stubber
 ) -> None:
-    # September's groups are split across pages 1 and 2, as Cost Explorer does with GroupBy.
+    # Two groupings go to the exact-request path; September's groups are split across
+    # pages 1 and 2, as Cost Explorer does with GroupBy.
     pages = [
         {
             "ResultsByTime": [
@@ -139,11 +163,22 @@ def test_pages_are_merged_and_the_total_matches_to_the_cent(
     ]
     tokens = [None, "page-2", "page-3"]
     for page, token in zip(pages, tokens, strict=True):
-        ce_stub.add_response("get_cost_and_usage", page, request("2026-09-01", "2026-10-05", token))
+        ce_stub.add_response(
+            "get_cost_and_usage",
+            page,
+            request("2026-09-01", "2026-10-05", token, GroupBy=TWO_GROUPINGS),
+        )
 
-    merged = fetch(explorer, date(2026, 9, 1), date(2026, 10, 5))
+    merged = explorer.cost_and_usage(
+        start=date(2026, 9, 1),
+        end=date(2026, 10, 5),
+        granularity="MONTHLY",
+        metric=METRIC,
+        group_by=TWO_GROUPINGS,
+    )
 
     assert explorer.requests_made == 3
+    assert explorer.pages_by_path == {"exact": 3}
     assert [b["TimePeriod"]["Start"] for b in merged["ResultsByTime"]] == [
         "2026-09-01",
         "2026-10-01",
@@ -159,24 +194,29 @@ def test_pages_are_merged_and_the_total_matches_to_the_cent(
 
 
 def test_a_paginated_report_shows_the_exact_total(explorer: CostExplorer, ce_stub: Stubber) -> None:
-    # last-month (September) and its comparison (August), each in two pages.
-    for start, end, amounts in (
-        ("2026-09-01", "2026-10-01", ("1000.005", "234.5649999")),
-        ("2026-08-01", "2026-09-01", ("900.00", "100.00")),
-    ):
-        ce_stub.add_response(
-            "get_cost_and_usage",
-            {
-                "ResultsByTime": [bucket(start, end, [group("Amazon EC2", amounts[0])])],
-                "NextPageToken": "t",
-            },
-            request(start, end),
-        )
-        ce_stub.add_response(
-            "get_cost_and_usage",
-            {"ResultsByTime": [bucket(start, end, [group("Amazon S3", amounts[1])])]},
-            request(start, end, "t"),
-        )
+    # last-month (September, finalised) brings August along for its comparison: one
+    # MONTHLY request in two pages, each bucket's groups split across them.
+    ce_stub.add_response(
+        "get_cost_and_usage",
+        {
+            "ResultsByTime": [
+                bucket("2026-08-01", "2026-09-01", [group("Amazon EC2", "900.00")]),
+                bucket("2026-09-01", "2026-10-01", [group("Amazon EC2", "1000.005")]),
+            ],
+            "NextPageToken": "t",
+        },
+        request("2026-08-01", "2026-10-01"),
+    )
+    ce_stub.add_response(
+        "get_cost_and_usage",
+        {
+            "ResultsByTime": [
+                bucket("2026-08-01", "2026-09-01", [group("Amazon S3", "100.00")]),
+                bucket("2026-09-01", "2026-10-01", [group("Amazon S3", "234.5649999")]),
+            ]
+        },
+        request("2026-08-01", "2026-10-01", "t"),
+    )
 
     answer = answer_cost_command(
         "last-month",
@@ -189,41 +229,54 @@ def test_a_paginated_report_shows_the_exact_total(explorer: CostExplorer, ce_stu
     # 1000.005 + 234.5649999 = 1234.5699999 -> $1,234.57; August 1000.00.
     assert answer.text.startswith("AWS cost, Last month (September 2026): $1,234.57")
     assert "+$234.57 (+23.5%)" in answer.text
-    assert explorer.requests_made == 4
+    assert explorer.requests_made == 2
 
 
 def test_a_cached_request_is_not_asked_again(explorer: CostExplorer, ce_stub: Stubber) -> None:
     ce_stub.add_response(
         "get_cost_and_usage",
-        {"ResultsByTime": [bucket("2026-10-01", "2026-10-16", [group("Amazon EC2", "5")])]},
-        request("2026-10-01", "2026-10-16"),
+        daily("2026-10-01", "2026-10-16", {"2026-10-03": "5"}),
+        request("2026-10-01", "2026-10-16", Granularity="DAILY"),
     )
 
     first = fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))
     second = fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))
+    week = fetch(explorer, date(2026, 10, 2), date(2026, 10, 9))  # same chunk, other days
 
     assert explorer.requests_made == 1
     assert second["ResultsByTime"] == first["ResultsByTime"]
     assert second["PennyFetchedAt"] == "2026-10-15T12:00:00+00:00"
+    assert week["ResultsByTime"][0]["Groups"] == [group("Amazon EC2", "5")]
+    assert week["ResultsByTime"][0]["TimePeriod"] == {"Start": "2026-10-02", "End": "2026-10-09"}
 
 
 def test_a_finalised_month_is_cached_forever_but_the_current_month_expires(
     explorer: CostExplorer, ce_stub: Stubber, clock: Clock
 ) -> None:
-    september = ("2026-09-01", "2026-10-01")
-    october = ("2026-10-01", "2026-10-16")
-    for start, end in (september, october, october):
+    ce_stub.add_response(
+        "get_cost_and_usage",
+        {
+            "ResultsByTime": [
+                bucket("2026-08-01", "2026-09-01", [group("Amazon EC2", "1")]),
+                bucket("2026-09-01", "2026-10-01", [group("Amazon EC2", "1")]),
+            ]
+        },
+        request("2026-08-01", "2026-10-01"),
+    )
+    for _ in range(2):
         ce_stub.add_response(
             "get_cost_and_usage",
-            {"ResultsByTime": [bucket(start, end, [group("Amazon EC2", "1")])]},
-            request(start, end),
+            daily("2026-10-01", "2026-10-16", {"2026-10-01": "1"}),
+            request("2026-10-01", "2026-10-16", Granularity="DAILY"),
         )
 
     fetch(explorer, date(2026, 9, 1), date(2026, 10, 1))
     fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))
     clock.now += timedelta(hours=7)
     fetch(explorer, date(2026, 9, 1), date(2026, 10, 1))  # finalised on Oct 5: still cached
-    fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))  # 6 hours old: asked again
+    fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))  # 7 hours old: still fresh
+    clock.now += timedelta(hours=2)
+    fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))  # 9 hours old: asked again
     clock.now += timedelta(days=400)
     fetch(explorer, date(2026, 9, 1), date(2026, 10, 1))
 
@@ -232,8 +285,8 @@ def test_a_finalised_month_is_cached_forever_but_the_current_month_expires(
 
 def test_cache_lifetime_follows_aws_finalisation() -> None:
     assert cache_lifetime(date(2026, 10, 1), today=date(2026, 10, 5)) is None
-    assert cache_lifetime(date(2026, 10, 1), today=date(2026, 10, 4)) == timedelta(hours=6)
-    assert cache_lifetime(date(2026, 10, 16), today=date(2026, 10, 15)) == timedelta(hours=6)
+    assert cache_lifetime(date(2026, 10, 1), today=date(2026, 10, 4)) == timedelta(hours=8)
+    assert cache_lifetime(date(2026, 10, 16), today=date(2026, 10, 15)) == timedelta(hours=8)
     # A range ending mid-September is final once September is.
     assert cache_lifetime(date(2026, 9, 16), today=date(2026, 10, 5)) is None
 
@@ -282,34 +335,43 @@ def test_access_denied_on_the_forecast_names_its_permission(
     assert raised.value.permission == "ce:GetCostForecast"
 
 
-def test_an_unavailable_forecast_degrades_to_the_rest_of_the_answer(
-    explorer: CostExplorer, ce_stub: Stubber
-) -> None:
+def stub_this_month(ce_stub: Stubber, october: dict[str, str], september: str) -> None:
+    """Month to date on 2026-10-15 (a DAILY chunk) and its comparison (with August)."""
+    ce_stub.add_response(
+        "get_cost_and_usage",
+        daily("2026-10-01", "2026-10-16", october),
+        request("2026-10-01", "2026-10-16", Granularity="DAILY"),
+    )
     ce_stub.add_response(
         "get_cost_and_usage",
         {
             "ResultsByTime": [
-                bucket("2026-10-01", "2026-10-16", [group("Amazon EC2", "150.25")], estimated=True)
+                bucket("2026-08-01", "2026-09-01", [group("Amazon EC2", "90")]),
+                bucket("2026-09-01", "2026-09-16", [group("Amazon EC2", september)]),
             ]
         },
-        request("2026-10-01", "2026-10-16"),
+        request("2026-08-01", "2026-09-16"),
     )
-    ce_stub.add_response(
-        "get_cost_and_usage",
-        {"ResultsByTime": [bucket("2026-09-01", "2026-09-16", [group("Amazon EC2", "100")])]},
-        request("2026-09-01", "2026-09-16"),
-    )
+
+
+SHARED_FORECAST = {
+    "TimePeriod": {"Start": "2026-10-15", "End": "2027-02-01"},
+    "Granularity": "MONTHLY",
+    "Metric": "UNBLENDED_COST",
+    "PredictionIntervalLevel": 80,
+}
+
+
+def test_an_unavailable_forecast_degrades_to_the_rest_of_the_answer(
+    explorer: CostExplorer, ce_stub: Stubber
+) -> None:
+    stub_this_month(ce_stub, {"2026-10-15": "150.25"}, "100")
     ce_stub.add_client_error(
         "get_cost_forecast",
         service_error_code="DataUnavailableException",
         service_message="Insufficient amount of historical data to generate forecast.",
         http_status_code=400,
-        expected_params={
-            "TimePeriod": {"Start": "2026-10-15", "End": "2026-11-01"},
-            "Granularity": "MONTHLY",
-            "Metric": "UNBLENDED_COST",
-            "PredictionIntervalLevel": 80,
-        },
+        expected_params=SHARED_FORECAST,
     )
 
     answer = answer_cost_command(
@@ -330,26 +392,30 @@ def test_an_unavailable_forecast_degrades_to_the_rest_of_the_answer(
     assert "Forecast, whole month" not in blocks
 
 
-def test_a_forecast_is_added_to_the_current_month(explorer: CostExplorer, ce_stub: Stubber) -> None:
-    for start, end in (("2026-10-01", "2026-10-16"), ("2026-09-01", "2026-09-16")):
-        ce_stub.add_response(
-            "get_cost_and_usage",
-            {"ResultsByTime": [bucket(start, end, [group("Amazon EC2", "100")])]},
-            request(start, end),
-        )
+def forecast_bucket(start: str, end: str, mean: str, low: str, high: str) -> dict[str, Any]:
+    return {
+        "TimePeriod": {"Start": start, "End": end},
+        "MeanValue": mean,
+        "PredictionIntervalLowerBound": low,
+        "PredictionIntervalUpperBound": high,
+    }
+
+
+def test_the_month_forecast_counts_today_once(explorer: CostExplorer, ce_stub: Stubber) -> None:
+    # $100 before today, $20 so far today; the forecast from today says $120.50 more.
+    stub_this_month(ce_stub, {"2026-10-01": "100", "2026-10-15": "20"}, "100")
     ce_stub.add_response(
         "get_cost_forecast",
         {
-            "Total": {"Amount": "120.5", "Unit": "USD"},
+            "Total": {"Amount": "1000.5", "Unit": "USD"},
             "ForecastResultsByTime": [
-                {
-                    "TimePeriod": {"Start": "2026-10-15", "End": "2026-11-01"},
-                    "MeanValue": "120.5",
-                    "PredictionIntervalLowerBound": "100",
-                    "PredictionIntervalUpperBound": "140",
-                }
+                forecast_bucket("2026-10-15", "2026-11-01", "120.5", "100", "140"),
+                forecast_bucket("2026-11-01", "2026-12-01", "300", "250", "350"),
+                forecast_bucket("2026-12-01", "2027-01-01", "290", "240", "340"),
+                forecast_bucket("2027-01-01", "2027-02-01", "290", "240", "340"),
             ],
         },
+        SHARED_FORECAST,
     )
 
     answer = answer_cost_command(
@@ -359,10 +425,19 @@ def test_a_forecast_is_added_to_the_current_month(explorer: CostExplorer, ce_stu
         metric=METRIC,
         now=datetime(2026, 10, 15, 12, tzinfo=UTC),
     )
-
-    assert "*Forecast, whole month*\\n$220.50 ($200.00 – $240.00)" in json.dumps(
-        answer.blocks, ensure_ascii=False
+    forecast = explorer.forecast(
+        start=date(2026, 10, 15), end=date(2026, 12, 1), granularity="MONTHLY", metric=METRIC
     )
+
+    # Month to date is $120 (today included), but the whole month is $100 before today
+    # plus the forecast from today: $220.50, not $240.50.
+    blocks = json.dumps(answer.blocks, ensure_ascii=False)
+    assert answer.text.startswith("AWS cost, This month to date: $120.00")
+    assert "*Forecast, whole month*\\n$220.50 ($200.00 – $240.00)" in blocks
+    # The month forecast and a two-month one are cut from one shared request.
+    assert explorer.pages_by_path["forecast"] == 1
+    assert forecast["Total"] == {"Amount": "420.5", "Unit": "USD"}
+    assert len(forecast["ForecastResultsByTime"]) == 2
 
 
 def test_budgets_read_the_account_from_sts_and_follow_pages(clock: Clock) -> None:
