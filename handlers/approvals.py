@@ -38,6 +38,7 @@ from bot.core.replies import PennyInvocation, Reply
 from bot.deps import Deps
 from bot.store.audit import latest_audit
 from handlers.common import post_reply
+from handlers.once import once_per_delivery
 from handlers.penny import Subcommand
 
 logger = logging.getLogger(__name__)
@@ -140,9 +141,9 @@ def register(app: App, deps: Deps) -> None:
         )
         tell_clicker(deps, click, result)
 
-    app.action(APPROVE_ACTION)(ack=ack_now, lazy=[run_approve])
-    app.action(DENY_ACTION)(ack=ack_now, lazy=[run_deny])
-    app.view(DENY_REASON_MODAL)(ack=ack_now, lazy=[run_deny_submission])
+    app.action(APPROVE_ACTION)(ack=ack_now, lazy=[once_per_delivery(deps, run_approve)])
+    app.action(DENY_ACTION)(ack=ack_now, lazy=[once_per_delivery(deps, run_deny)])
+    app.view(DENY_REASON_MODAL)(ack=ack_now, lazy=[once_per_delivery(deps, run_deny_submission)])
 
 
 # -- /penny subcommands ---------------------------------------------------------------------

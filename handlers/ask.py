@@ -3,7 +3,7 @@
 The listener acknowledges at once; after the ack (a lazy listener) it posts a placeholder
 in the thread, answers through bot.ask_service (fast path first, then the LLM), and
 replaces the placeholder with the answer. Messages from bots (Penny included), edits and
-other message subtypes are ignored; duplicate deliveries are dropped by handlers.middleware.
+other message subtypes are ignored; duplicate deliveries are dropped by handlers.once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.core import messages
 from bot.core.replies import Reply
 from bot.deps import Deps
 from handlers.common import post_reply
+from handlers.once import once_per_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,9 @@ def register(app: App, deps: Deps) -> None:
             parse_ask_event(event, _bot_user_id(context, body)) is not None
         )
 
-    app.event("app_mention")(ack=ack_event, lazy=[answer])
-    app.event("message", matchers=[is_question_in_dm])(ack=ack_event, lazy=[answer])
+    app.event("app_mention")(ack=ack_event, lazy=[once_per_delivery(deps, answer)])
+    app.event("message", matchers=[is_question_in_dm])(
+        ack=ack_event, lazy=[once_per_delivery(deps, answer)]
+    )
     # Channel messages, edits and Penny's own posts: acknowledged, nothing to answer.
     app.event("message")(ack_event)

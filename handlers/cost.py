@@ -12,6 +12,7 @@ from bot.core.cost_engine import answer_cost_command
 from bot.core.replies import Reply
 from bot.deps import Deps
 from handlers.common import post_reply, safe_error_reply
+from handlers.once import once_per_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -48,4 +49,4 @@ def register(app: App, deps: Deps) -> None:
             response_url=body.get("response_url") or None,
         )
 
-    app.command("/cost")(ack=ack_cost, lazy=[answer_cost])
+    app.command("/cost")(ack=ack_cost, lazy=[once_per_delivery(deps, answer_cost)])

@@ -17,6 +17,7 @@ from bot.core.blocks.home import HomeAlert, HomeApproval, HomeBudget, HomeLlmSpe
 from bot.core.cost_report import budget_statuses
 from bot.core.money import format_money
 from bot.deps import Deps
+from handlers.once import once_per_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,9 @@ def register(app: App, deps: Deps) -> None:
     def ack_home(ack: Any) -> None:
         ack()
 
-    def publish_home(event: dict[str, Any]) -> None:
+    def publish_home(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
             return
         deps.slack.views_publish(user_id=event["user"], view=build_home(deps))
 
-    app.event("app_home_opened")(ack=ack_home, lazy=[publish_home])
+    app.event("app_home_opened")(ack=ack_home, lazy=[once_per_delivery(deps, publish_home)])

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from bot.core.replies import PennyInvocation, Reply
 from bot.deps import Deps
 from handlers.common import post_reply, safe_error_reply
+from handlers.once import once_per_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -105,4 +106,4 @@ def register(app: App, deps: Deps) -> None:
             response_url=body.get("response_url"),
         )
 
-    app.command("/penny")(ack=ack_penny, lazy=[run_penny])
+    app.command("/penny")(ack=ack_penny, lazy=[once_per_delivery(deps, run_penny)])

@@ -19,6 +19,7 @@ from bot.core.replies import PennyInvocation, Reply
 from bot.deps import Deps
 from bot.store import ledger
 from handlers.common import post_reply, safe_error_reply
+from handlers.once import once_per_delivery
 from handlers.penny import Subcommand
 
 logger = logging.getLogger(__name__)
@@ -139,5 +140,7 @@ def register(app: App, deps: Deps) -> None:
             reply = safe_error_reply("show the budget details")
         post_reply(deps, channel=channel, user=user, reply=reply)
 
-    app.action(ids.OPEN_APPROVAL_FROM_FINDING_ACTION)(ack=ack_only, lazy=[open_request])
-    app.action(ids.BUDGET_DETAILS_ACTION)(ack=ack_only, lazy=[show_budget])
+    app.action(ids.OPEN_APPROVAL_FROM_FINDING_ACTION)(
+        ack=ack_only, lazy=[once_per_delivery(deps, open_request)]
+    )
+    app.action(ids.BUDGET_DETAILS_ACTION)(ack=ack_only, lazy=[once_per_delivery(deps, show_budget)])

@@ -51,3 +51,12 @@ def test_manifest_has_what_slack_requires():
         assert command["usage_hint"] and command["description"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "app_mentions:read", "im:history"} <= scopes
+
+
+def test_every_lazy_listener_runs_once_per_delivery(make_app):
+    """A lazy listener without the once-only guard would answer Slack's retries twice."""
+    app = make_app().app
+    lazy = [fn for listener in app._listeners for fn in listener.lazy_functions]
+    assert lazy
+    unguarded = [fn.__name__ for fn in lazy if fn.__code__.co_name != "run_once"]
+    assert unguarded == []
