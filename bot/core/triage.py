@@ -337,7 +337,6 @@ def triage(
         database: a `chain` that reboots the RDS instance, then posts an incident summary.
     """
     findings = correlate(events, tz)
-    suspicious = sum(1 for e in events if looks_like_instruction(e.message))
     report = TriageReport(
         searched_groups=tuple(searched_groups),
         events_read=len(events),
