@@ -305,10 +305,10 @@ def answer_anomalies(deps: Deps, question: Question, intent: Intent, outcome: Ou
 def answer_idle(deps: Deps, question: Question, intent: Intent, outcome: Outcome) -> Reply:
     """Idle resources now, read-only (actions go through an approval request)."""
     try:
-        from bot.core.blocks.reports import IdleFinding, IdleReport, build_idle_resources_blocks
+        from bot.core.blocks.reports import IdleFinding, build_idle_resources_blocks
         from bot.core.schedule_config import IDLE_RESOURCES as JOB
         from schedules.common import job_config
-        from schedules.idle_resources import find_idle_resources
+        from schedules.idle_resources import by_savings, find_idle_resources, idle_report
     except ImportError:
         text = "The idle-resources finder is not installed here; run `python -m bot jobs run idle_resources`."
         return Reply(text=text, blocks=build_note_blocks(text))
@@ -316,7 +316,7 @@ def answer_idle(deps: Deps, question: Question, intent: Intent, outcome: Outcome
     opts = dict(job_config(deps, JOB).settings)
     raw, regions, _, notes = find_idle_resources(deps, now, opts)
     outcome.tools.append(ToolCall("idle_resources", "success"))
-    findings = tuple(
+    findings = [
         IdleFinding(
             finding_id=f"ask:{item['resource_id']}",
             kind=item["kind"],
@@ -326,22 +326,14 @@ def answer_idle(deps: Deps, question: Question, intent: Intent, outcome: Outcome
             monthly_usd=_decimal(item.get("monthly_usd")),
             action=None,  # buttons belong to the weekly report, whose findings are stored
         )
-        for item in sorted(raw, key=lambda f: (-(f["monthly_usd"] or 0.0), f["resource_id"]))
-    )
-    report = IdleReport(
-        findings=findings,
-        regions=tuple(regions),
-        as_of=now.astimezone(deps.settings.tz),
-        cpu_threshold_percent=float(opts["cpu_threshold_percent"]),
-        cpu_lookback_days=int(opts["cpu_lookback_days"]),
-        snapshot_age_days=int(opts["snapshot_age_days"]),
-        notes=tuple(notes),
-    )
+        for item in by_savings(raw)
+    ]
+    report = idle_report(deps, now, opts, findings, regions, notes)
     blocks = build_idle_resources_blocks(report)
     blocks.append(
         _context("To act on one, ask e.g. `stop i-0abc…`: Penny files an approval request.")
     )
-    return Reply(text=f"{len(findings)} idle resource(s) found.", blocks=blocks)
+    return Reply(text=f"{len(report.findings)} idle resource(s) found.", blocks=blocks)
 
 
 def _decimal(value: Any) -> Any:

@@ -264,6 +264,31 @@ def find_idle_resources(
     return findings, regions, acting_region, notes
 
 
+def by_savings(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Findings with the biggest estimated monthly savings first (then by resource id)."""
+    return sorted(raw, key=lambda f: (-(f["monthly_usd"] or 0.0), f["resource_id"]))
+
+
+def idle_report(
+    deps: Deps,
+    now: datetime,
+    opts: dict[str, Any],
+    findings: list[IdleFinding] | tuple[IdleFinding, ...],
+    regions: list[str],
+    notes: list[str],
+) -> IdleReport:
+    """The report for these findings, stating the thresholds they were found with."""
+    return IdleReport(
+        findings=tuple(findings),
+        regions=tuple(regions),
+        as_of=now.astimezone(deps.settings.tz),
+        cpu_threshold_percent=float(opts["cpu_threshold_percent"]),
+        cpu_lookback_days=int(opts["cpu_lookback_days"]),
+        snapshot_age_days=int(opts["snapshot_age_days"]),
+        notes=tuple(notes),
+    )
+
+
 def run_idle_resources(deps: Deps, now: datetime) -> JobResult:
     """Find idle resources and post this week's report once, with a button per actionable finding."""
     job = job_config(deps, IDLE_RESOURCES)
@@ -275,7 +300,7 @@ def run_idle_resources(deps: Deps, now: datetime) -> JobResult:
     opts = dict(job.settings)
     raw, regions, acting_region, notes = find_idle_resources(deps, now, opts)
     findings = []
-    for item in sorted(raw, key=lambda f: (-(f["monthly_usd"] or 0.0), f["resource_id"])):
+    for item in by_savings(raw):
         fid = finding_id(key, item["resource_id"])
         action = item["action"] if item["region"] == acting_region else None
         if action:
@@ -302,15 +327,7 @@ def run_idle_resources(deps: Deps, now: datetime) -> JobResult:
                 action_label=ACTION_LABELS.get(action or "", ""),
             )
         )
-    report = IdleReport(
-        findings=tuple(findings),
-        regions=tuple(regions),
-        as_of=now.astimezone(deps.settings.tz),
-        cpu_threshold_percent=float(opts["cpu_threshold_percent"]),
-        cpu_lookback_days=int(opts["cpu_lookback_days"]),
-        snapshot_age_days=int(opts["snapshot_age_days"]),
-        notes=tuple(notes),
-    )
+    report = idle_report(deps, now, opts, findings, regions, notes)
     posted = post_once(
         deps,
         key,
