@@ -108,12 +108,15 @@ def main() -> int:
         day_one = day_of_commands(rng, first_day, args.commands)
         failures, seconds = replay(source, now, day_one)
         rows.append(("first day, empty cache", paid_requests(billing), failures, seconds))
-        paths = ", ".join(f"{path} {pages}" for path, pages in sorted(source.pages_by_path.items()))
+        first_paths = dict(source.pages_by_path)
         # The next day: AWS has a day more of data; Penny keeps the same database.
         billing.set_dataset(generate_demo_billing(next_day))
         billing.clear_requests()
         failures, seconds = replay(source, now, day_of_commands(rng, next_day, args.commands))
         rows.append(("next day, same database", paid_requests(billing), failures, seconds))
+        next_paths = {
+            path: pages - first_paths.get(path, 0) for path, pages in source.pages_by_path.items()
+        }
     print(
         f"replay: {args.commands} /cost commands per simulated day ({len(MIX)} forms, weighted), "
         f"fake page size {args.page_size}"
@@ -125,9 +128,13 @@ def main() -> int:
             f"{'Penny, ' + label:34}{paid:>10}{paid * 0.01:>9.2f}{paid / naive * 100:>11.1f}%"
             f"{failed:>8}{seconds / naive * 1000:>8.1f}"
         )
+    for label, paths in (("first day", first_paths), ("next day", next_paths)):
+        listed = ", ".join(f"{path} {pages}" for path, pages in sorted(paths.items()) if pages)
+        print(f"{label}'s paid pages by cache path: {listed}")
     print(
-        f"first day's paid pages by cache path: {paths} (chunk-daily: months AWS has not finalised, "
-        f"refreshed every {CURRENT_PERIOD_TTL}; chunk-monthly: finalised months, kept forever)"
+        f"(chunk-daily: this month's days, refreshed every {CURRENT_PERIOD_TTL}, with last "
+        "month's the first time; chunk-daily-final: days of finalised months that rolling "
+        "windows cut, kept forever; chunk-monthly: whole finalised months, kept forever)"
     )
     for label, paid, _, _ in rows:
         print(f"target <= 5% of naive, {label}: {'met' if paid <= naive * 0.05 else 'NOT met'}")

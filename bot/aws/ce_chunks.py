@@ -6,8 +6,9 @@ paid request per form, a request is normalised to a *series* (metric, grouping, 
 of the filter that cannot be applied locally) and cut at month boundaries into *pieces*.
 Each piece is answered from stored records of that series:
 
-- a *daily chunk*: every day of one calendar month (or of the month so far), one record a
-  day, fetched with DAILY granularity; any day range of the month is a sum of its days;
+- a *daily chunk*: the days of one calendar month (the month so far, the whole month, or
+  a finalised month from a rolling window's edge to its end), one record a day, fetched
+  with DAILY granularity; any day range it covers is a sum of its days;
 - a *segment*: one MONTHLY bucket of a finalised month (the whole month, or the part of it
   a request covered), exactly as Cost Explorer returned it.
 
@@ -316,3 +317,13 @@ def covering(records: Sequence[Record], start: date, end: date) -> list[Record] 
             return None
         cursor = record.end
     return inside if cursor == end else None
+
+
+def day_span(records: Sequence[Record]) -> tuple[date, date] | None:
+    """The range that one-day `records` tile without gaps, or None (no records, a gap, a longer one)."""
+    if not records or any(r.end - r.start != timedelta(days=1) for r in records):
+        return None
+    ordered = sorted(records, key=lambda r: r.start)
+    if covering(ordered, ordered[0].start, ordered[-1].end) is None:
+        return None
+    return ordered[0].start, ordered[-1].end

@@ -3,9 +3,16 @@
 Every Cost Explorer request costs $0.01 and each page counts. GetCostAndUsage requests are
 normalised into shared canonical fetches (`ce_chunks`): per calendar month, a DAILY chunk
 of the series (metric, grouping, filter that cannot be applied locally) for months AWS has
-not finalised yet, and MONTHLY segments for finalised months; answers are summed locally
-with Decimal, in exactly the shape Cost Explorer returns. Requests chunks cannot express
-(two groupings, HOURLY) use a cache keyed by the exact normalised request.
+not finalised yet, and MONTHLY segments for whole finalised months; answers are summed
+locally with Decimal, in exactly the shape Cost Explorer returns. Requests chunks cannot
+express (two groupings, HOURLY) use a cache keyed by the exact normalised request.
+
+Rolling windows (`30d`, `90d`, comparison periods) need a *part* of a finalised month,
+a different part every day. The first time one is needed, that month's days are fetched
+from the part's first day to the month's end (windows only move forward; a part from the
+1st means the whole month) and kept forever, so every later part is a local sum. Last
+month's days ride along with the first fetch of this month's daily chunk: month to date
+is always compared with the same days last month.
 
 Lifetimes follow how often AWS refreshes the data. A month AWS has finalised (from the
 5th of the following month) never changes and is kept forever. Anything newer, and every
@@ -21,6 +28,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,6 +52,7 @@ from bot.aws.ce_chunks import (
     Series,
     account_attributes,
     covering,
+    day_span,
     days_of,
     month_after,
     month_of,
@@ -197,7 +206,8 @@ class CostExplorer:
         self._count_lock = threading.Lock()
         self._key_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self.requests_made = 0
-        # Paid pages per way of asking: "chunk-daily", "chunk-monthly", "exact", "forecast".
+        # Paid pages per way of asking: "chunk-daily" (with a month AWS has not finalised),
+        # "chunk-daily-final" (finalised months' days only), "chunk-monthly", "exact", "forecast".
         self.pages_by_path: dict[str, int] = {}
 
     def client(self, service: str) -> Any:
@@ -345,26 +355,41 @@ class CostExplorer:
         with self._key_locks[hash(series.key) % _LOCK_STRIPES]:
             sources = _ChunkSources()
             wanted_segments: list[tuple[date, date]] = []
-            wanted_days: dict[date, date] = {}  # month -> the end its daily chunk must reach
+            wanted_days: dict[date, tuple[date, date]] = {}  # month -> days its chunk must hold
+            stored_days: dict[date, dict[str, Any] | None] = {}
             for piece in month_pieces(start, end):
                 month = month_of(piece[0])
                 monthly_final = granularity == MONTHLY and self._finalised(month, today)
                 if monthly_final and sources.add(self._load(_segment_key(series, piece)), piece):
                     continue
-                if sources.add(self._load(_daily_key(series, month)), piece):
+                if month not in stored_days:
+                    stored_days[month] = self._load(_daily_key(series, month))
+                if sources.add(stored_days[month], piece):
                     continue
-                if monthly_final:
+                if monthly_final and not self._days_kept_for_parts(month, piece, today):
                     wanted_segments.append(piece)
                 else:
-                    wanted_days[month] = max(piece[1], wanted_days.get(month, piece[1]))
+                    # Part of a finalised month is a rolling window's edge, which moves every
+                    # day: its days, kept forever, answer every later edge without a request.
+                    days = self._daily_need(month, piece, today)
+                    if month in wanted_days:
+                        days = (
+                            min(days[0], wanted_days[month][0]),
+                            max(days[1], wanted_days[month][1]),
+                        )
+                    wanted_days[month] = days
+            self._bring_previous_month(series, wanted_days, stored_days, today)
             if wanted_segments:
                 # One request: the pieces of one period are contiguous, and cached months
                 # between missing ones cost a few entries, not another request.
                 first = self._with_month_before(series, wanted_segments[0][0], today)
                 sources.extend(self._fetch_segments(series, first, wanted_segments[-1][1], today))
-            for months in _contiguous_months(sorted(wanted_days)):
-                ends = [self._daily_chunk_end(m, wanted_days[m], today) for m in months]
-                sources.extend(self._fetch_daily_chunks(series, months, ends, today))
+            fetches = [
+                self._daily_fetch(month, days, stored_days.get(month), today)
+                for month, days in sorted(wanted_days.items())
+            ]
+            for run in _contiguous_fetches(fetches):
+                sources.extend(self._fetch_daily_chunks(series, run, today))
             buckets = [
                 (s, e, sources.covering(s, e))
                 for piece in month_pieces(start, end)
@@ -392,10 +417,66 @@ class CostExplorer:
             return start
         return before
 
-    def _daily_chunk_end(self, month: date, needed_end: date, today: date) -> date:
+    def _days_kept_for_parts(self, month: date, piece: tuple[date, date], today: date) -> bool:
+        """Whether a finalised month's `piece` is answered from its days rather than a segment.
+
+        A part of a month, within the year of history whose days AWS surely keeps; a
+        whole month is one MONTHLY segment.
+        """
+        if piece == (month, month_after(month)):
+            return False
+        return month >= add_months(month_of(today), -HISTORY_MONTHS_PREFETCHED)
+
+    def _daily_need(self, month: date, piece: tuple[date, date], today: date) -> tuple[date, date]:
+        """The days of `month` its daily chunk must hold to answer `piece` (and what follows it).
+
+        A finalised month: from the piece's first day to the month's end, because rolling
+        windows only move forward (the edge of `30d` tomorrow starts a day later), and a
+        piece from the 1st (the same days last month, growing daily) means the whole month.
+        A month AWS has not finalised: from its 1st through today at least.
+        """
         if self._finalised(month, today):
-            return month_after(month)
-        return min(month_after(month), max(needed_end, today + timedelta(days=1)))
+            return piece[0], month_after(month)
+        return month, min(month_after(month), max(piece[1], today + timedelta(days=1)))
+
+    def _bring_previous_month(
+        self,
+        series: Series,
+        wanted_days: dict[date, tuple[date, date]],
+        stored_days: dict[date, dict[str, Any] | None],
+        today: date,
+    ) -> None:
+        """Add last month to a fetch of this month's daily chunk when none of it is stored yet.
+
+        Month to date is compared with the same days last month, and rolling windows
+        (`30d`, `7d` early in a month, `last-week` across the boundary) reach into last
+        month: its days are needed anyway, and riding on this month's request costs a few
+        more entries on pages paid for regardless instead of requests of their own.
+        """
+        this_month = month_of(today)
+        last_month = add_months(this_month, -1)
+        if this_month not in wanted_days or last_month in wanted_days:
+            return
+        if last_month not in stored_days:
+            stored_days[last_month] = self._load(_daily_key(series, last_month))
+        if stored_days[last_month] is None:
+            wanted_days[last_month] = (last_month, this_month)
+
+    def _daily_fetch(
+        self,
+        month: date,
+        days: tuple[date, date],
+        stored: dict[str, Any] | None,
+        today: date,
+    ) -> _DailyFetch:
+        """What to ask for `month`'s days: only the missing first days when the rest is kept."""
+        if stored is None or not self._finalised(month, today):
+            return _DailyFetch(month, days[0], days[1], [])
+        kept = [Record.from_json(r) for r in stored["records"]]
+        span = day_span(kept)
+        if span is None or span[1] != days[1] or not days[0] < span[0]:
+            return _DailyFetch(month, days[0], days[1], [])
+        return _DailyFetch(month, days[0], span[0], kept, stored.get(FETCHED_AT_KEY))
 
     def _load(self, key: str) -> dict[str, Any] | None:
         return cache_get(self._store, key, self._clock())
@@ -423,19 +504,23 @@ class CostExplorer:
         return stored
 
     def _fetch_daily_chunks(
-        self, series: Series, months: list[date], ends: list[date], today: date
+        self, series: Series, run: list[_DailyFetch], today: date
     ) -> list[dict[str, Any]]:
-        params = series.request(months[0], ends[-1], DAILY)
-        response = self._fetch_cost_and_usage(params, "chunk-daily")
+        params = series.request(run[0].start, run[-1].end, DAILY)
+        kept_forever = all(self._finalised(fetch.month, today) for fetch in run)
+        response = self._fetch_cost_and_usage(
+            params, "chunk-daily-final" if kept_forever else "chunk-daily"
+        )
         stamp = _stamp(self._clock())
         attributes = account_attributes(response)
         records = records_from_response(response, series.metric)
         stored = []
-        for month, chunk_end in zip(months, ends, strict=True):
-            days = [r for r in records if month <= r.start and r.end <= chunk_end]
-            chunk = _chunk(stamp, days, attributes)
-            ttl = None if self._finalised(month, today) else self._current_ttl
-            cache_put(self._store, _daily_key(series, month), "chunk", chunk, ttl, self._clock())
+        for fetch in run:
+            days = [r for r in records if fetch.start <= r.start and r.end <= fetch.end]
+            chunk = _chunk(min(stamp, fetch.kept_stamp or stamp), fetch.kept + days, attributes)
+            ttl = None if self._finalised(fetch.month, today) else self._current_ttl
+            key = _daily_key(series, fetch.month)
+            cache_put(self._store, key, "chunk", chunk, ttl, self._clock())
             stored.append(chunk)
         return stored
 
@@ -607,13 +692,25 @@ def _daily_key(series: Series, month: date) -> str:
     return f"chunk:daily:{series.key}:{month:%Y-%m}"
 
 
-def _contiguous_months(months: list[date]) -> list[list[date]]:
-    runs: list[list[date]] = []
-    for month in months:
-        if runs and month_after(runs[-1][-1]) == month:
-            runs[-1].append(month)
+@dataclass(frozen=True)
+class _DailyFetch:
+    """Days `[start, end)` of `month` to ask for, and the stored days of it to keep."""
+
+    month: date
+    start: date
+    end: date
+    kept: list[Record]
+    kept_stamp: str | None = None
+
+
+def _contiguous_fetches(fetches: list[_DailyFetch]) -> list[list[_DailyFetch]]:
+    """Month fetches in runs that one DAILY request answers (each starts where the last ended)."""
+    runs: list[list[_DailyFetch]] = []
+    for fetch in fetches:
+        if runs and runs[-1][-1].end == fetch.start:
+            runs[-1].append(fetch)
         else:
-            runs.append([month])
+            runs.append([fetch])
     return runs
 
 

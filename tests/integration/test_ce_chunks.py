@@ -190,31 +190,35 @@ FILTERS: list[dict[str, Any] | None] = [
 ]
 
 
+def random_request(rng: random.Random, today: date, first: date) -> dict[str, Any]:
+    """A random GetCostAndUsage request from `first` on, often across month boundaries."""
+    start = first + timedelta(days=rng.randrange((today - first).days + 1))
+    end = start + timedelta(days=rng.randint(1, min(75, (today - start).days + 1)))
+    return {
+        "start": start,
+        "end": end,
+        "granularity": rng.choice(["DAILY", "MONTHLY", "MONTHLY"]),
+        "metric": rng.choice([METRIC, METRIC, "AmortizedCost"]),
+        "group_by": rng.choice(GROUPINGS),
+        "filter": rng.choice(FILTERS),
+    }
+
+
 def test_random_periods_groupings_and_filters_match_direct_requests(
     explorer: CostExplorer, billing: FakeBillingServer
 ) -> None:
     rng = random.Random(20261122)
-    first = date(2025, 10, 1)
-    span = (TODAY - first).days
     for _ in range(40):
-        start = first + timedelta(days=rng.randrange(span + 1))
-        end = start + timedelta(days=rng.randint(1, min(75, (TODAY - start).days + 1)))
-        request = {
-            "start": start,
-            "end": end,
-            "granularity": rng.choice(["DAILY", "MONTHLY", "MONTHLY"]),
-            "metric": rng.choice([METRIC, METRIC, "AmortizedCost"]),
-            "group_by": rng.choice(GROUPINGS),
-            "filter": rng.choice(FILTERS),
-        }
+        request = random_request(rng, TODAY, first=date(2025, 10, 1))
         derived = explorer.cost_and_usage(**request)
         assert_same_answer(derived, direct(billing, request), request["metric"])
     assert explorer.pages_by_path.get("exact", 0) == 0
 
 
 def test_the_current_month_is_one_chunk_for_every_range_of_days(
-    explorer: CostExplorer, clock: Clock
+    explorer: CostExplorer, clock: Clock, billing: FakeBillingServer
 ) -> None:
+    billing.clear_requests()
     for text in ("this-month", "7d", "yesterday", "this-week", "last-week", "this-month top 5"):
         answer_cost_command(text, source=explorer, today=TODAY, metric=METRIC, now=NOON)
     daily_pages = explorer.pages_by_path["chunk-daily"]
@@ -224,12 +228,95 @@ def test_the_current_month_is_one_chunk_for_every_range_of_days(
 
     # The EC2 filter is applied to the same chunk by keeping the EC2 group.
     assert explorer.pages_by_path["chunk-daily"] == daily_pages
-    # Months before are finalised: segments, asked once.
+    # Last month's days came along with this month's (the same days last month), once.
+    daily_starts = [
+        call.body["TimePeriod"]["Start"]
+        for call in billing.calls("GetCostAndUsage")
+        if call.body["Granularity"] == "DAILY" and "NextPageToken" not in call.body
+    ]
+    assert daily_starts == ["2026-10-01"]
     before = explorer.requests_made
     clock.now += timedelta(hours=9)
     answer_cost_command("7d", source=explorer, today=TODAY, metric=METRIC, now=clock.now)
-    assert explorer.pages_by_path["chunk-daily"] == 2 * daily_pages  # expired after 8 hours
-    assert explorer.requests_made == before + daily_pages
+    refresh = explorer.pages_by_path["chunk-daily"] - daily_pages  # expired after 8 hours
+    assert 0 < refresh < daily_pages  # this month only: last month is finalised, kept
+    assert explorer.requests_made == before + refresh
+
+
+def test_rolling_windows_over_finalised_months_are_answered_from_kept_days(
+    explorer: CostExplorer, clock: Clock
+) -> None:
+    forms = ("30d", "90d", "this-month", "last-week", "last-month")
+    for text in forms:
+        answer_cost_command(text, source=explorer, today=TODAY, metric=METRIC, now=NOON)
+    finalised = ("chunk-monthly", "chunk-daily-final")
+    kept = {path: explorer.pages_by_path.get(path, 0) for path in finalised}
+    assert kept["chunk-daily-final"] > 0  # the 30d and 90d windows cut finalised months
+    first_days = explorer.pages_by_path["chunk-daily"]
+
+    # Each later day moves every window's edges inside the same finalised months: nothing
+    # is asked but this month's days (once per refresh).
+    for day in (1, 2, 3):
+        today = TODAY + timedelta(days=day)
+        clock.now = NOON + timedelta(days=day)
+        before = dict(explorer.pages_by_path)
+        for text in forms:
+            answer_cost_command(text, source=explorer, today=today, metric=METRIC, now=clock.now)
+        assert {path: explorer.pages_by_path.get(path, 0) for path in finalised} == kept
+        this_month_only = explorer.pages_by_path["chunk-daily"] - before["chunk-daily"]
+        assert 0 < this_month_only <= 2
+
+
+def test_partial_finalised_months_beyond_the_kept_year_stay_segments(
+    explorer: CostExplorer, billing: FakeBillingServer
+) -> None:
+    request = {
+        "start": date(2025, 10, 10),
+        "end": date(2025, 12, 20),
+        "granularity": "MONTHLY",
+        "metric": METRIC,
+        "group_by": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+    }
+    billing.clear_requests()
+    assert_same_answer(explorer.cost_and_usage(**request), direct(billing, request), METRIC)
+    asked = [
+        (c.body["Granularity"], c.body["TimePeriod"]["Start"], c.body["TimePeriod"]["End"])
+        for c in billing.calls("GetCostAndUsage")
+        if "NextPageToken" not in c.body
+    ]
+    # October 2025 is more than a year back: its part is a segment; December's part, days.
+    assert asked[0] == ("MONTHLY", "2025-10-10", "2025-12-01")
+    assert ("DAILY", "2025-12-01", "2026-01-01") in asked
+
+
+def test_both_days_of_the_bench_match_direct_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bench's two days on one database: kept days of finalised months stay exact."""
+    next_day = TODAY + timedelta(days=1)
+    clock = Clock(NOON)
+    rng = random.Random(20261123)
+    with FakeBillingServer(generate_demo_billing(TODAY), page_size=200) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_COST_EXPLORER", server.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BUDGETS", server.url)
+        explorer = CostExplorer(
+            boto3.Session, open_store(":memory:"), clock=clock, account_id="123456789012"
+        )
+        for today in (TODAY, next_day):
+            if today == next_day:
+                # AWS has a day more of data; Penny keeps the same database.
+                server.set_dataset(generate_demo_billing(next_day))
+                clock.now = NOON + timedelta(days=1)
+            source = RecordingSource(explorer)
+            for text in BENCH_FORMS:
+                answer = answer_cost_command(
+                    text, source=source, today=today, metric=METRIC, now=clock.now
+                )
+                assert not answer.ephemeral, text
+            distinct = {json.dumps(r, default=str, sort_keys=True): r for r in source.asked}
+            randoms = [random_request(rng, today, date(2025, 11, 1)) for _ in range(12)]
+            for request in [*distinct.values(), *randoms]:
+                derived = explorer.cost_and_usage(**request)
+                assert_same_answer(derived, direct(server, request), request["metric"])
+        assert explorer.pages_by_path.get("exact", 0) == 0
 
 
 def test_two_groupings_go_to_the_exact_request_cache(explorer: CostExplorer) -> None:

@@ -111,6 +111,17 @@ def daily(start: str, end: str, amounts: dict[str, str], estimated: bool = True)
     }
 
 
+def with_september(
+    october: dict[str, Any], september: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`october` (a DAILY response) preceded by September's finalised days.
+
+    The first fetch of this month's days brings last month's along (kept forever).
+    """
+    days = daily("2026-09-01", "2026-10-01", september or {}, estimated=False)
+    return {"ResultsByTime": days["ResultsByTime"] + october["ResultsByTime"]}
+
+
 def fetch(explorer: CostExplorer, start: date, end: date) -> dict[str, Any]:
     return explorer.cost_and_usage(
         start=start,
@@ -235,8 +246,8 @@ def test_a_paginated_report_shows_the_exact_total(explorer: CostExplorer, ce_stu
 def test_a_cached_request_is_not_asked_again(explorer: CostExplorer, ce_stub: Stubber) -> None:
     ce_stub.add_response(
         "get_cost_and_usage",
-        daily("2026-10-01", "2026-10-16", {"2026-10-03": "5"}),
-        request("2026-10-01", "2026-10-16", Granularity="DAILY"),
+        with_september(daily("2026-10-01", "2026-10-16", {"2026-10-03": "5"})),
+        request("2026-09-01", "2026-10-16", Granularity="DAILY"),
     )
 
     first = fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))
@@ -263,12 +274,16 @@ def test_a_finalised_month_is_cached_forever_but_the_current_month_expires(
         },
         request("2026-08-01", "2026-10-01"),
     )
-    for _ in range(2):
-        ce_stub.add_response(
-            "get_cost_and_usage",
-            daily("2026-10-01", "2026-10-16", {"2026-10-01": "1"}),
-            request("2026-10-01", "2026-10-16", Granularity="DAILY"),
-        )
+    october = daily("2026-10-01", "2026-10-16", {"2026-10-01": "1"})
+    ce_stub.add_response(
+        "get_cost_and_usage",
+        with_september(october),
+        request("2026-09-01", "2026-10-16", Granularity="DAILY"),
+    )
+    # Expired after 8 hours: this month again, not September's days, kept forever.
+    ce_stub.add_response(
+        "get_cost_and_usage", october, request("2026-10-01", "2026-10-16", Granularity="DAILY")
+    )
 
     fetch(explorer, date(2026, 9, 1), date(2026, 10, 1))
     fetch(explorer, date(2026, 10, 1), date(2026, 10, 16))
@@ -336,21 +351,11 @@ def test_access_denied_on_the_forecast_names_its_permission(
 
 
 def stub_this_month(ce_stub: Stubber, october: dict[str, str], september: str) -> None:
-    """Month to date on 2026-10-15 (a DAILY chunk) and its comparison (with August)."""
+    """Month to date on 2026-10-15 and its comparison: one DAILY fetch from September 1."""
     ce_stub.add_response(
         "get_cost_and_usage",
-        daily("2026-10-01", "2026-10-16", october),
-        request("2026-10-01", "2026-10-16", Granularity="DAILY"),
-    )
-    ce_stub.add_response(
-        "get_cost_and_usage",
-        {
-            "ResultsByTime": [
-                bucket("2026-08-01", "2026-09-01", [group("Amazon EC2", "90")]),
-                bucket("2026-09-01", "2026-09-16", [group("Amazon EC2", september)]),
-            ]
-        },
-        request("2026-08-01", "2026-09-16"),
+        with_september(daily("2026-10-01", "2026-10-16", october), {"2026-09-10": september}),
+        request("2026-09-01", "2026-10-16", Granularity="DAILY"),
     )
 
 
