@@ -87,7 +87,12 @@ def build_deps(
         aws=aws or AwsSessionFactory(region_name=settings.aws_region),
         clock=clock or system_clock,
     )
-    deps.cost = CostExplorer(session_factory=deps.aws, store=deps.store, clock=deps.clock)
+    deps.cost = CostExplorer(
+        session_factory=deps.aws,
+        store=deps.store,
+        clock=deps.clock,
+        accounts=settings.section("cost").get("accounts"),
+    )
     for attach in _area_attachers():
         attach(deps)
     return deps

@@ -27,7 +27,7 @@ from bot.aws.session import RETRY_CONFIG
 from bot.core.cost_engine import explain_cost_error
 from bot.core.cost_grammar import SERVICE_ALIASES, GroupBy
 from bot.core.cost_report import fetched_at, sum_by_group
-from bot.core.errors import CostExplorerError
+from bot.core.errors import CostAccountNotInScope, CostExplorerError
 from bot.core.money import round_cents, to_decimal
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,12 @@ def returns_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except CostAccountNotInScope as exc:
+            return error_result(
+                exc.code,
+                explain_cost_error(exc),
+                "Do not retry with this account; tell the user it is outside Penny's scope.",
+            )
         except CostExplorerError as exc:
             return error_result(exc.code or type(exc).__name__, explain_cost_error(exc))
         except ClientError as exc:

@@ -80,6 +80,7 @@ def plan_request(
     metric: str,
     group_by: Sequence[Mapping[str, str]] | None,
     filter: Mapping[str, Any] | None,
+    scope: Mapping[str, Any] | None = None,
 ) -> ChunkPlan | None:
     """The chunk plan of a GetCostAndUsage request, or None when chunks cannot express it.
 
@@ -87,27 +88,42 @@ def plan_request(
     go to the exact-request cache. A filter leaf on the grouping dimension (SERVICE,
     LINKED_ACCOUNT, REGION, USAGE_TYPE or the grouped tag), alone or as one operand of an
     And of leaves, is applied locally; everything else stays in the series' filter.
+    `scope` (the accounts Penny may show) is never applied locally: it is always part of
+    the series' filter, so no data outside it is ever fetched.
     """
     groups = list(group_by or [])
     if granularity not in (DAILY, MONTHLY) or len(groups) > 1:
         return None
     grouping = tuple((g["Type"], g["Key"]) for g in groups)
     if not filter:
-        return ChunkPlan(Series(metric, grouping, None), None)
+        return ChunkPlan(Series(metric, grouping, with_scope(None, scope)), None)
     leaves = list(filter["And"]) if set(filter) == {"And"} else [filter]
     local = [leaf for leaf in leaves if grouping and _local_keys(leaf, grouping[0]) is not None]
     if len(local) != 1:
-        return ChunkPlan(Series(metric, grouping, normalise_filter(filter)), None)
+        return ChunkPlan(Series(metric, grouping, with_scope(filter, scope)), None)
     rest = [leaf for leaf in leaves if leaf is not local[0]]
-    remaining: dict[str, Any] | None = None
+    remaining: Mapping[str, Any] | None = None
     if len(rest) == 1:
         remaining = rest[0]
     elif rest:
         remaining = {"And": rest}
     return ChunkPlan(
-        Series(metric, grouping, normalise_filter(remaining) if remaining else None),
+        Series(metric, grouping, with_scope(remaining, scope)),
         _local_keys(local[0], grouping[0]),
     )
+
+
+def with_scope(
+    expression: Mapping[str, Any] | None, scope: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """`expression` And `scope` (either may be None), normalised; None when both are."""
+    operands: list[Mapping[str, Any]] = []
+    for part in (expression, scope):
+        if part:
+            operands.extend(part["And"] if set(part) == {"And"} else [part])
+    if not operands:
+        return None
+    return normalise_filter(operands[0] if len(operands) == 1 else {"And": operands})
 
 
 def _local_keys(leaf: Mapping[str, Any], grouping: tuple[str, str]) -> frozenset[str] | None:

@@ -19,6 +19,12 @@ Lifetimes follow how often AWS refreshes the data. A month AWS has finalised (fr
 forecast, lives CURRENT_PERIOD_TTL = 8 hours: AWS updates billing data "up to three times
 daily" (Cost Explorer API best practices), so 24h / 3 means Penny asks about as often as
 new data can exist, never more than one AWS refresh behind.
+
+Scope: with `[cost] accounts = [...]` in the config file, every request Penny sends
+(GetCostAndUsage, GetCostForecast) is ANDed with a LINKED_ACCOUNT filter on that list,
+which is part of every chunk's series (never applied locally, so nothing outside the list
+is fetched or cached), and a request naming another account is refused before AWS is
+asked (CostAccountNotInScope). Budgets are per payer account and stay as they are.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -60,11 +67,14 @@ from bot.aws.ce_chunks import (
     plan_request,
     records_from_response,
     synthesize_response,
+    with_scope,
 )
 from bot.aws.session import RETRY_CONFIG, billing_client
+from bot.config import ConfigError
 from bot.core.cost_report import FETCHED_AT_KEY, forecast_metric
 from bot.core.errors import (
     CostAccessDenied,
+    CostAccountNotInScope,
     CostDataUnavailable,
     CostExplorerError,
     CostExplorerUnavailable,
@@ -118,6 +128,7 @@ _UNREACHABLE = (
     ConnectionClosedError,
 )
 _LOCK_STRIPES = 64
+_ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 def cache_lifetime(
@@ -131,6 +142,38 @@ def cache_lifetime(
     last_day = end_exclusive - timedelta(days=1)
     finalised_on = add_months(first_of_month(last_day), 1).replace(day=FINALISED_ON_DAY)
     return None if today >= finalised_on else current_ttl
+
+
+def account_scope(value: Any) -> tuple[str, ...] | None:
+    """The `[cost] accounts` setting as sorted account ids, or None (every account) when unset.
+
+    Raises:
+        ConfigError: the value is not a non-empty list of 12-digit account ids as strings.
+    """
+    if value is None:
+        return None
+    fix = 'list 12-digit account ids as quoted strings, e.g. accounts = ["123456789012"], or remove the key to allow every account'
+    if not isinstance(value, list | tuple) or not value:
+        raise ConfigError([f"[cost] accounts must be a non-empty list: {fix}."])
+    wrong = [item for item in value if not isinstance(item, str) or not _ACCOUNT_ID.fullmatch(item)]
+    if wrong:
+        shown = ", ".join(repr(item) for item in wrong[:5])
+        raise ConfigError([f"[cost] accounts has {shown}, not a 12-digit account id: {fix}."])
+    return tuple(sorted(set(value)))
+
+
+def named_accounts(expression: Mapping[str, Any] | None) -> set[str]:
+    """The linked accounts a filter asks for by equality (not those it excludes with Not)."""
+    if not expression:
+        return set()
+    if "And" in expression or "Or" in expression:
+        operands = expression.get("And") or expression.get("Or") or []
+        return set().union(*(named_accounts(operand) for operand in operands))
+    rule = expression.get("Dimensions") or {}
+    options = rule.get("MatchOptions") or ["EQUALS"]
+    if rule.get("Key") != "LINKED_ACCOUNT" or list(options) != ["EQUALS"]:
+        return set()
+    return {str(value) for value in rule.get("Values") or []}
 
 
 def cache_key(operation: str, params: dict[str, Any]) -> str:
@@ -181,6 +224,8 @@ class CostExplorer:
 
     `requests_made` counts paid Cost Explorer requests (one per page); cache hits are free.
     Safe to share across threads; identical concurrent requests wait for one fetch.
+    `accounts` (the `[cost] accounts` setting, validated here) limits every cost answer to
+    those linked accounts; None means every account the credentials can see.
     """
 
     def __init__(
@@ -193,7 +238,14 @@ class CostExplorer:
         retry_config: Config = RETRY_CONFIG,
         current_ttl: timedelta = CURRENT_PERIOD_TTL,
         forecast_ttl: timedelta = FORECAST_TTL,
+        accounts: Any = None,
     ):
+        self.accounts = account_scope(accounts)
+        self._scope: dict[str, Any] | None = (
+            {"Dimensions": {"Key": "LINKED_ACCOUNT", "Values": list(self.accounts)}}
+            if self.accounts
+            else None
+        )
         self._session_factory = session_factory
         self._store = store
         self._clock = clock
@@ -229,9 +281,18 @@ class CostExplorer:
         group_by: list[dict[str, str]] | None = None,
         filter: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """GetCostAndUsage for `[start, end)`, every page merged, derived from cached chunks when it can be."""
+        """GetCostAndUsage for `[start, end)`, every page merged, derived from cached chunks when it can be.
+
+        Raises:
+            CostAccountNotInScope: `filter` names an account outside `accounts` (nothing asked).
+        """
+        self._check_scope(filter, "GetCostAndUsage")
         plan = plan_request(
-            granularity=granularity, metric=metric, group_by=group_by, filter=filter
+            granularity=granularity,
+            metric=metric,
+            group_by=group_by,
+            filter=filter,
+            scope=self._scope,
         )
         if plan is not None:
             try:
@@ -257,8 +318,9 @@ class CostExplorer:
         }
         if group_by:
             params["GroupBy"] = group_by
-        if filter:
-            params["Filter"] = filter
+        scoped = with_scope(filter, self._scope) if self._scope else filter
+        if scoped:
+            params["Filter"] = scoped
         ttl = cache_lifetime(end, self._utc_today(), self._current_ttl)
         return self._cached(
             "GetCostAndUsage", params, ttl, lambda: self._fetch_cost_and_usage(params, "exact")
@@ -278,7 +340,13 @@ class CostExplorer:
 
         A MONTHLY forecast ending on a month boundary within SHARED_FORECAST_MONTHS_AHEAD
         months after `start`'s is cut from one shared forecast through that horizon.
+
+        Raises:
+            CostAccountNotInScope: `filter` names an account outside `accounts` (nothing asked).
         """
+        self._check_scope(filter, "GetCostForecast")
+        if self._scope:
+            filter = with_scope(filter, self._scope)
         shared_end = add_months(first_of_month(start), SHARED_FORECAST_MONTHS_AHEAD + 1)
         if granularity == MONTHLY and end.day == 1 and start < end <= shared_end:
             try:
@@ -340,6 +408,18 @@ class CostExplorer:
             identity = self._call("GetCallerIdentity", self.client("sts").get_caller_identity, {})
             self._account_id = str(identity["Account"])
         return self._account_id
+
+    def _check_scope(self, filter: dict[str, Any] | None, operation: str) -> None:
+        if self.accounts is None:
+            return
+        outside = sorted(named_accounts(filter) - set(self.accounts))
+        if outside:
+            logger.info(
+                "operation=<%s>, accounts=<%s> | refused: account not in scope",
+                operation,
+                ",".join(outside),
+            )
+            raise CostAccountNotInScope(tuple(outside), operation)
 
     # ------------------------------------------------------------ chunks
 

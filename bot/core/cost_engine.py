@@ -37,12 +37,14 @@ from bot.core.cost_report import (
 )
 from bot.core.errors import (
     CostAccessDenied,
+    CostAccountNotInScope,
     CostDataUnavailable,
     CostExplorerError,
     CostExplorerUnavailable,
     CostRequestRejected,
     CostThrottled,
 )
+from bot.core.messages import account_not_in_scope
 from bot.core.money import ZERO
 from bot.core.periods import MONTHLY, Period, add_months, comparison_period, first_of_month
 
@@ -278,6 +280,8 @@ def _days(period: Period) -> str:
 
 def explain_cost_error(exc: CostExplorerError) -> str:
     """One or two sentences for people about a Cost Explorer / Budgets error (no stack trace)."""
+    if isinstance(exc, CostAccountNotInScope):
+        return account_not_in_scope(exc.accounts)
     if isinstance(exc, CostAccessDenied):
         return f"Penny is not allowed to read this: its AWS identity needs the IAM permission `{exc.permission}`."
     if isinstance(exc, CostThrottled):

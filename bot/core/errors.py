@@ -47,3 +47,18 @@ class CostRequestRejected(CostExplorerError):
 
 class CostExplorerUnavailable(CostExplorerError):
     """AWS could not be reached or no credentials were found: nothing was asked."""
+
+
+class CostAccountNotInScope(CostExplorerError):
+    """The request names linked `accounts` outside the `[cost] accounts` Penny is configured for.
+
+    Raised before anything is asked of AWS: a user only sees the accounts in scope.
+    """
+
+    def __init__(self, accounts: tuple[str, ...], operation: str = ""):
+        self.accounts = accounts
+        super().__init__(
+            f"account {', '.join(accounts)} is not one Penny is configured for",
+            "AccountNotInScope",
+            operation,
+        )

@@ -40,7 +40,9 @@ def approval_forged_click() -> str:
 
 def approval_request_posted(request_id: str, action: str) -> str:
     """Confirmation to the requester that a card is waiting for approval."""
-    return f":inbox_tray: Request `{request_id}` for `{action}` is waiting for approval; see the card."
+    return (
+        f":inbox_tray: Request `{request_id}` for `{action}` is waiting for approval; see the card."
+    )
 
 
 def approval_request_refused(problem: str) -> str:
@@ -51,3 +53,14 @@ def approval_request_refused(problem: str) -> str:
 def approval_card_not_posted() -> str:
     """The card could not be posted, so the request was withdrawn."""
     return ":warning: I could not post the approval card, so the request was withdrawn. Is Penny in this channel? Try `/invite @Penny`."
+
+
+def account_not_in_scope(accounts: tuple[str, ...]) -> str:
+    """A cost question named linked accounts outside Penny's `[cost] accounts` list."""
+    named = ", ".join(f"`{account}`" for account in accounts)
+    noun = "Account" if len(accounts) == 1 else "Accounts"
+    verb = "is not one" if len(accounts) == 1 else "are not ones"
+    return (
+        f":no_entry: {noun} {named} {verb} Penny is configured for, so it cannot show its costs. "
+        "An admin can add it to `[cost] accounts` in Penny's config file."
+    )
