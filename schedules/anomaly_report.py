@@ -22,6 +22,7 @@ from bot.core.anomaly import (
     AnomalySettings,
     BreakdownRow,
     Driver,
+    aws_anomalies_in_scope,
     detect_anomalies,
     likely_driver,
     merge_with_aws_anomalies,
@@ -123,7 +124,11 @@ def _aws_anomalies(deps: Deps, start: date, end: date, result: JobResult) -> lis
             if token:
                 params["NextPageToken"] = token
             page = client.get_anomalies(**params)
-            items.extend(page.get("Anomalies", []))
+            items.extend(
+                aws_anomalies_in_scope(
+                    page.get("Anomalies", []), getattr(deps.cost, "accounts", None)
+                )
+            )
             token = page.get("NextPageToken")
             if not token:
                 return items

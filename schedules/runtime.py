@@ -367,7 +367,23 @@ class Scheduler:
 
 def attach(deps: Deps) -> None:
     """Parse the schedule config and attach the job registry as `deps.jobs` (nothing starts)."""
-    deps.jobs = build_registry(load_schedule_config(deps.settings))
+    config = load_schedule_config(deps.settings)
+    check_budgets_in_scope(config, getattr(deps.cost, "accounts", None))
+    deps.jobs = build_registry(config)
+
+
+def check_budgets_in_scope(config: ScheduleConfig, accounts: tuple[str, ...] | None) -> None:
+    """A Penny-side budget for an account outside `[cost] accounts` could never be read: say so at start-up."""
+    if accounts is None:
+        return
+    problems = [
+        f"PENNY_CONFIG [budgets.{b.name}] account {b.value!r} is not in [cost] accounts; "
+        "add it there or remove the budget"
+        for b in config.budgets
+        if b.scope == "account" and b.value not in accounts
+    ]
+    if problems:
+        raise ScheduleConfigInvalid(problems)
 
 
 def on_start(deps: Deps) -> None:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from strands import tool
 
 from bot.aws.session import RETRY_CONFIG
+from bot.core.anomaly import aws_anomalies_in_scope
 from bot.core.cost_engine import explain_cost_error
 from bot.core.cost_grammar import SERVICE_ALIASES, GroupBy
 from bot.core.cost_report import fetched_at, sum_by_group
@@ -482,7 +483,9 @@ class AwsReadTools:
         ce = self.deps.cost.client("ce")
         while len(anomalies) < MAX_ITEMS:
             page = ce.get_anomalies(**params)
-            for item in page.get("Anomalies", []):
+            for item in aws_anomalies_in_scope(
+                page.get("Anomalies", []), getattr(self.deps.cost, "accounts", None)
+            ):
                 impact = item.get("Impact", {})
                 anomalies.append(
                     {

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 AnomalyKind = Literal["spike", "level_shift", "ramp", "new_service"]
 Severity = Literal["low", "medium", "high"]
@@ -621,3 +621,27 @@ def _daily_by_slice(rows: Iterable[BreakdownRow], days: int) -> dict[tuple, Deci
         key = row.slice_key()
         totals[key] = totals.get(key, Decimal(0)) + Decimal(str(row.amount))
     return {key: total / days for key, total in totals.items()}
+
+
+def aws_anomalies_in_scope(
+    items: Iterable[Mapping[str, Any]], accounts: Iterable[str] | None
+) -> list[Mapping[str, Any]]:
+    """AWS `GetAnomalies` items a user may see when Penny is limited to some accounts.
+
+    With no allowlist, everything. With one, an anomaly is kept only when its root causes
+    name at least one allowed linked account and none outside the list: an anomaly that
+    names no account cannot be shown to be in scope.
+    """
+    if accounts is None:
+        return list(items)
+    allowed = set(accounts)
+    kept = []
+    for item in items:
+        named = {
+            str(c.get("LinkedAccount"))
+            for c in item.get("RootCauses") or []
+            if c.get("LinkedAccount")
+        }
+        if named and named <= allowed:
+            kept.append(item)
+    return kept

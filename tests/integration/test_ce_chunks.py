@@ -252,7 +252,6 @@ def test_rolling_windows_over_finalised_months_are_answered_from_kept_days(
     finalised = ("chunk-monthly", "chunk-daily-final")
     kept = {path: explorer.pages_by_path.get(path, 0) for path in finalised}
     assert kept["chunk-daily-final"] > 0  # the 30d and 90d windows cut finalised months
-    first_days = explorer.pages_by_path["chunk-daily"]
 
     # Each later day moves every window's edges inside the same finalised months: nothing
     # is asked but this month's days (once per refresh).

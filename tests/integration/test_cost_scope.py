@@ -245,3 +245,22 @@ def test_a_bad_allowlist_stops_start_up_naming_the_fix(
     message = str(caught.value)
     assert "[cost] accounts" in message and named in message
     assert 'accounts = ["123456789012"]' in message
+
+
+def test_a_penny_budget_outside_the_allowlist_stops_start_up(make_deps, tmp_path):
+    import pytest as _pytest
+
+    from bot.config import ConfigError
+
+    config = tmp_path / "penny.toml"
+    config.write_text(
+        '[cost]\naccounts = ["123456789012"]\n\n'
+        '[budgets.data-team]\naccount = "345678901234"\nlimit = 1000\n'
+    )
+    with _pytest.raises(ConfigError) as err:
+        make_deps(PENNY_CONFIG=str(config))
+    assert "[budgets.data-team] account '345678901234' is not in [cost] accounts" in str(err.value)
+    config.write_text(
+        '[cost]\naccounts = ["123456789012"]\n\n[budgets.prod]\naccount = "123456789012"\nlimit = 1000\n'
+    )
+    assert make_deps(PENNY_CONFIG=str(config)).jobs is not None

@@ -358,3 +358,21 @@ def test_likely_driver_is_none_when_nothing_grew():
 def test_likely_driver_rejects_empty_periods():
     with pytest.raises(ValueError):
         likely_driver([], [], window_days=0, baseline_days=7)
+
+
+def test_aws_anomalies_are_limited_to_the_configured_accounts():
+    from bot.core.anomaly import aws_anomalies_in_scope
+
+    inside = {
+        "AnomalyId": "a1",
+        "RootCauses": [{"LinkedAccount": "111111111111", "Service": "EC2"}],
+    }
+    outside = {"AnomalyId": "a2", "RootCauses": [{"LinkedAccount": "999999999999"}]}
+    mixed = {
+        "AnomalyId": "a3",
+        "RootCauses": [{"LinkedAccount": "111111111111"}, {"LinkedAccount": "999999999999"}],
+    }
+    unnamed = {"AnomalyId": "a4", "RootCauses": [{"Service": "EC2"}]}
+    items = [inside, outside, mixed, unnamed]
+    assert aws_anomalies_in_scope(items, None) == items
+    assert aws_anomalies_in_scope(items, ("111111111111",)) == [inside]
