@@ -78,6 +78,9 @@ def start_penny(
         "PYTHONPATH": str(ROOT),
     }
     env.update(extra_env)
+    # The process runs its scheduler, which may catch up a report on start: reports go to
+    # their own channel so that the answers a test waits for are the only posts in C0FINOPS.
+    (tmp_path / "penny.toml").write_text('[jobs]\nchannel = "C0REPORTS"\n')
     log_path = tmp_path / "penny.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
