@@ -161,6 +161,7 @@ def render_weekly_chart(weekly: dict[str, list[Decimal]], first_monday: date, to
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     weeks = len(next(iter(weekly.values()))) if weekly else 0
     ranked = sorted(weekly, key=lambda s: (-sum(weekly[s]), s))
@@ -177,6 +178,7 @@ def render_weekly_chart(weekly: dict[str, list[Decimal]], first_monday: date, to
         axes.bar(labels, values, bottom=bottom, label=name[:40])
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel("USD per week")
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"${value:,.0f}"))
     axes.set_title("AWS cost by service, week starting")
     axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figure.tight_layout()
