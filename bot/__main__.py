@@ -102,7 +102,7 @@ def run_socket() -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app, start_background_work, stop_background_work
-    from bot.server import start_health_server
+    from bot.server import freeze_startup_objects, start_health_server
 
     settings = load_config()
     if not settings.slack_app_token:
@@ -115,6 +115,7 @@ def run_socket() -> int:
     logger.info("settings=<%s> | starting in Socket Mode", settings.redacted())
     start_background_work(deps)
     start_health_server(deps, port=settings.port)
+    freeze_startup_objects()
     try:
         SocketModeHandler(app, settings.slack_app_token).start()
     finally:

@@ -51,6 +51,15 @@ def _plain(start_response: StartResponse, status: str, text: str) -> Iterable[by
     return [body]
 
 
+def freeze_startup_objects() -> None:
+    """Move everything built at start-up (modules, boto3 and Strands models) out of the garbage
+    collector's view, so that a full collection during a burst of requests stays short."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def serve_http(
     app: App, deps: Deps, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 16
 ) -> None:
@@ -62,6 +71,7 @@ def serve_http(
     # Acks are short and latency-bound while answers after the ack are long: a shorter GIL
     # switch interval lets a waiting ack thread run sooner (Slack's 3-second deadline).
     sys.setswitchinterval(0.001)
+    freeze_startup_objects()
     logger.info("host=<%s>, port=<%d> | serving Slack requests on /slack/events", host, port)
     serve(
         build_wsgi_app(app, deps), host=host, port=port, threads=threads, ident="penny", _quiet=True
