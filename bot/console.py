@@ -54,6 +54,7 @@ class ConsoleSession:
     channel: str = "C0FINOPS"
     buttons: dict[int, tuple[Button, str, str]] = field(default_factory=dict)
     seen_calls: int = 0
+    modals_answered: int = 0
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     # -- sending -----------------------------------------------------------------------------
@@ -196,10 +197,10 @@ class ConsoleSession:
 
     def _answer_open_modals(self, ask: Callable[[str], str]) -> None:
         """If the click opened a modal (e.g. a deny reason), ask for its inputs and submit it."""
-        opened = [c for c in self.fake.calls_to("views.open")]
-        if not opened or getattr(self, "_modals_done", 0) >= len(opened):
+        opened = self.fake.calls_to("views.open")
+        if len(opened) <= self.modals_answered:
             return
-        self._modals_done = len(opened)
+        self.modals_answered = len(opened)
         view = opened[-1].body.get("view") or {}
         title = mrkdwn_to_text(str((view.get("title") or {}).get("text", "Penny")))
         self.say(f"\n── Modal: {title} " + "─" * 30)
