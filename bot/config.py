@@ -64,6 +64,7 @@ class Settings:
     llm_model: str = ""
     llm_daily_budget_usd: float = 5.0
     aws_region: str | None = None
+    otel_endpoint: str | None = None
     file_config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -212,6 +213,13 @@ def load_settings(env: Mapping[str, str], *, require_signing_secret: bool = Fals
     values["aws_region"] = (
         env.get("AWS_REGION", "") or env.get("AWS_DEFAULT_REGION", "")
     ).strip() or None
+
+    otel = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if otel and not otel.startswith(("http://", "https://")):
+        problems.append(
+            f"OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL of an OTLP/HTTP collector, got {otel!r}."
+        )
+    values["otel_endpoint"] = otel or None
 
     config_path, file_config = _read_config_file(env, problems)
     values["config_path"] = config_path

@@ -111,7 +111,11 @@ def attach(deps: Any) -> None:
 
 
 def on_start(deps: Any) -> None:
-    """Serving-process hook: make sure the outcome listener is on the current approvals engine."""
+    """Serving-process hook: trace export when configured, and the outcome listener on the
+    current approvals engine."""
+    from bot.agent.telemetry import setup_tracing
+
+    deps.extras["tracer_provider"] = setup_tracing(deps.settings)
     register_outcome_listener(deps)
 
 

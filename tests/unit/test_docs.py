@@ -58,6 +58,7 @@ def test_every_setting_is_documented():
         "llm_model": "PENNY_LLM_MODEL",
         "llm_daily_budget_usd": "PENNY_LLM_DAILY_BUDGET_USD",
         "aws_region": "AWS_REGION",
+        "otel_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
         "file_config": "PENNY_CONFIG",
     }
     assert fields == set(env_names), "a new setting needs a row in the README's configuration table"
