@@ -286,6 +286,12 @@ def _start_demo_aws(cleanup: list[Callable[[], None]]) -> dict[str, str]:
 
     from bot.devtools.demo_aws import start_demo_aws
 
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "The demo AWS account needs moto: pip install 'penny[demo]' (make demo does it)."
+        ) from None
     # moto would otherwise load hundreds of public AMIs and their snapshots into the demo account.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     demo = start_demo_aws(date.today())
