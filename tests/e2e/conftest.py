@@ -53,10 +53,29 @@ class PennyProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_for_log(self, *parts: str, timeout: float = 10.0) -> str:
+        """The first log line containing every one of `parts`, once the process has written it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.log().splitlines() if all(p in line for p in parts)]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no log line with {parts} in {timeout}s:\n{self.log()}")
+
 
 def start_penny(
-    tmp_path: Path, fake: FakeSlack, billing: FakeBillingServer, **extra_env: str
+    tmp_path: Path,
+    fake: FakeSlack,
+    billing: FakeBillingServer,
+    *,
+    args: tuple[str, ...] = ("serve", "--host", "127.0.0.1"),
+    **extra_env: str,
 ) -> PennyProcess:
+    """Start `python -m bot ARGS` and wait until GET /healthz on its PORT answers 200.
+
+    An `extra_env` value of "" removes that variable from the process's environment.
+    """
     port = free_port()
     db_path = str(tmp_path / "penny.db")
     env = {
@@ -78,13 +97,14 @@ def start_penny(
         "PYTHONPATH": str(ROOT),
     }
     env.update(extra_env)
+    env = {name: value for name, value in env.items() if value != ""}
     # The process runs its scheduler, which may catch up a report on start: reports go to
     # their own channel so that the answers a test waits for are the only posts in C0FINOPS.
     (tmp_path / "penny.toml").write_text('[jobs]\nchannel = "C0REPORTS"\n')
     log_path = tmp_path / "penny.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"],
+        [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
         env=env,
         stdout=log,
