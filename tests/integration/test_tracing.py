@@ -46,9 +46,13 @@ def test_agent_spans_are_exported_to_the_configured_collector(make_app, collecto
     on_start(app.deps)
     provider = app.deps.extras["tracer_provider"]
     assert provider is not None
-    install_agent(app.deps, ScriptedModel([text("Your spend is on track.")]))
-    answer_question(app.deps, "are we on track?", "U0ALICE", "C0FINOPS", "1700000000.000200")
-    assert provider.force_flush(10_000)
+    try:
+        install_agent(app.deps, ScriptedModel([text("Your spend is on track.")]))
+        answer_question(app.deps, "are we on track?", "U0ALICE", "C0FINOPS", "1700000000.000200")
+        assert provider.force_flush(10_000)
+    finally:
+        # The tracer provider is global to the process: stop exporting before the collector goes.
+        provider.shutdown()
     exported = [r for r in collector.requests if r[0] == "/v1/traces"]
     assert exported and exported[0][1] == "application/x-protobuf"
     assert any(
