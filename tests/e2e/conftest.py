@@ -146,3 +146,29 @@ def penny(tmp_path, fake_slack, billing) -> Iterator[PennyProcess]:
     process = start_penny(tmp_path, fake_slack, billing)
     yield process
     stop_penny(process)
+
+
+def reset_moto(url: str) -> None:
+    """moto keeps its state per process: start from, and leave, an empty account for other tests."""
+    urllib.request.urlopen(
+        urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10
+    ).close()
+
+
+@pytest.fixture(scope="module")
+def demo_aws():
+    """The demo AWS account (moto with seeded resources, plus the Cost Explorer fake)."""
+    from datetime import UTC, datetime
+
+    from bot.devtools.demo_aws import seed_demo_resources, start_demo_aws
+
+    now = datetime.now(UTC)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        with start_demo_aws(now.date(), seed=False, now=now) as running:
+            reset_moto(running.moto_url)
+            running.resources = seed_demo_resources(
+                running.session(), endpoint_url=running.moto_url, now=now
+            )
+            yield running
+            reset_moto(running.moto_url)

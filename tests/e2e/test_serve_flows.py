@@ -3,13 +3,10 @@ a question in a channel answered in its thread, and an approval executed exactly
 
 import json
 import time
-import urllib.request
-from datetime import UTC, datetime
 
 import pytest
 
 from bot.core.ids import APPROVE_ACTION
-from bot.devtools.demo_aws import start_demo_aws
 from bot.store import open_store
 from tests.conftest import SIGNING_SECRET
 from tests.e2e.conftest import start_penny, stop_penny
@@ -25,27 +22,13 @@ from tests.fakes.slack_requests import (
 pytestmark = pytest.mark.e2e
 
 
-def reset_moto(url):
-    urllib.request.urlopen(
-        urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10
-    ).close()
-
-
-@pytest.fixture(scope="module")
-def demo():
-    now = datetime.now(UTC)
-    with start_demo_aws(now.date(), now=now) as running:
-        yield running
-        reset_moto(running.moto_url)
-
-
 @pytest.fixture
-def penny_demo(tmp_path, fake_slack, demo):
+def penny_demo(tmp_path, fake_slack, demo_aws):
     process = start_penny(
         tmp_path,
         fake_slack,
-        demo.billing,
-        **demo.env,
+        demo_aws.billing,
+        **demo_aws.env,
         PENNY_APPROVERS="U0ALICE,U0BOB",
         PENNY_DRY_RUN="false",
         MOTO_EC2_LOAD_DEFAULT_AMIS="false",
@@ -106,7 +89,7 @@ def test_a_mention_is_answered_in_its_thread(penny_demo):
     assert len(in_thread()) == 1  # the retry was answered once
 
 
-def test_an_approved_reboot_runs_once_over_http(penny_demo, demo):
+def test_an_approved_reboot_runs_once_over_http(penny_demo):
     fake = penny_demo.fake_slack
     send(
         penny_demo,

@@ -94,3 +94,81 @@ def test_a_mention_is_answered_in_its_thread_once(penny_socket):
     assert fake.wait_for_socket_acks(retry["envelope_id"], timeout=3)
     penny_socket.wait_for_log("duplicate delivery", f"key=<event:{callback['event_id']}>")
     assert len(in_thread()) == 1
+
+
+def test_an_approval_click_over_the_socket_runs_the_action_once(tmp_path, fake_slack, demo_aws):
+    from bot.core.ids import APPROVE_ACTION
+    from bot.store import open_store
+    from tests.fakes.slack_requests import block_actions_body
+
+    process = start_penny(
+        tmp_path,
+        fake_slack,
+        demo_aws.billing,
+        args=(),
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_SIGNING_SECRET="",
+        PENNY_APPROVERS="U0ALICE,U0BOB",
+        PENNY_DRY_RUN="false",
+        MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+        **demo_aws.env,
+    )
+    try:
+        assert fake_slack.wait_for_socket_client(timeout=10), process.log()
+        form = dict(
+            urllib.parse.parse_qsl(
+                slash_command_body(
+                    "/penny",
+                    'reboot-rds orders-db --reason "connections exhausted"',
+                    user_id="U0ALICE",
+                    response_url=fake_slack.response_url(),
+                )
+            )
+        )
+        fake_slack.socket_send(socket_envelope("slash_commands", form))
+
+        def approve_buttons():
+            return [
+                (m["ts"], e)
+                for m in fake_slack.messages.get("C0FINOPS", [])
+                for b in m["blocks"]
+                if b.get("type") == "actions"
+                for e in b["elements"]
+                if e["action_id"] == APPROVE_ACTION
+            ]
+
+        [(ts, approve)] = fake_slack.wait_until(approve_buttons, timeout=15)
+        click = json.loads(
+            dict(
+                urllib.parse.parse_qsl(
+                    block_actions_body(
+                        APPROVE_ACTION, approve["value"], user_id="U0BOB", message_ts=ts
+                    )
+                )
+            )["payload"]
+        )
+        envelope = socket_envelope("interactive", click)
+        sent = time.perf_counter()
+        fake_slack.socket_send(envelope)
+        fake_slack.wait_for_socket_acks(envelope["envelope_id"], timeout=3)
+        assert time.perf_counter() - sent < 3
+        fake_slack.socket_send(envelope)  # redelivered: answered once
+
+        store = open_store(process.db_path)
+
+        def final_state():
+            rows = store.query("SELECT id, state FROM approval_requests")
+            return rows if rows and rows[0]["state"] in {"succeeded", "failed"} else None
+
+        [request] = fake_slack.wait_until(final_state, timeout=20)
+        assert request["state"] == "succeeded"
+        events = [
+            r["event"]
+            for r in store.query(
+                "SELECT event FROM audit_log WHERE request_id = ? ORDER BY seq", [request["id"]]
+            )
+        ]
+        assert events.count("approved") == 1 and events.count("executing") == 1
+        assert events.count("succeeded") == 1
+    finally:
+        stop_penny(process)
