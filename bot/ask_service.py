@@ -32,8 +32,8 @@ from bot.agent.usage import (
     usage_summary,
 )
 from bot.core import messages
-from bot.core.anomaly import AnomalySettings, detect_anomalies
-from bot.core.ask import biggest_movers, daily_series, usage_window
+from bot.core.anomaly import detect_anomalies
+from bot.core.ask import biggest_movers, usage_window
 from bot.core.blocks.ask import (
     build_anomalies_blocks,
     build_capabilities_blocks,
@@ -61,7 +61,6 @@ from bot.core.intents import (
     Intent,
     route,
 )
-from bot.core.periods import DAILY
 from bot.core.replies import Reply
 from bot.core.triage import triage
 from bot.deps import Deps
@@ -279,24 +278,21 @@ def answer_anomalies(deps: Deps, question: Question, intent: Intent, outcome: Ou
     today, metric = deps.today(), deps.settings.cost_metric
     as_of = today - timedelta(days=1)
     first = today - timedelta(days=ANOMALY_HISTORY_DAYS)
+    from schedules.anomaly_report import detector_settings
+    from schedules.common import daily_cost_by
+
     try:
-        response = deps.cost.cost_and_usage(
-            start=first,
-            end=today,
-            granularity=DAILY,
-            metric=metric,
-            group_by=[{"Type": "DIMENSION", "Key": SERVICE}],
-        )
+        by_service = daily_cost_by(deps, SERVICE, first, today)
     except CostExplorerError as exc:
         outcome.tools.append(ToolCall("cost_explorer", "error"))
         message = explain_cost_error(exc)
         return Reply(text=message, blocks=build_note_blocks(f":warning: {message}"))
     outcome.tools.append(ToolCall("anomaly_detector", "success"))
-    series = daily_series(response, metric)
+    series = {service: sorted(days.items()) for service, days in by_service.items()}
     wanted = str(intent.args.get("service", "")).lower()
     if wanted:
         series = {k: v for k, v in series.items() if wanted in k.lower()} or series
-    anomalies = detect_anomalies(series, as_of, settings=AnomalySettings())
+    anomalies = detect_anomalies(series, as_of, settings=detector_settings(deps))
     text = f"{len(anomalies)} cost anomalies by service up to {as_of.isoformat()}."
     blocks = build_anomalies_blocks(anomalies, first_day=first, as_of=as_of, metric=metric)
     return Reply(text=text, blocks=blocks)

@@ -47,15 +47,21 @@ def anomaly_key(anomaly_id: str) -> str:
     return f"anomaly:{anomaly_id}"
 
 
+def detector_settings(deps: Deps) -> AnomalySettings:
+    """The detector's settings from `[jobs.anomaly_report]`, for the report and for questions alike."""
+    job = job_config(deps, ANOMALY_REPORT)
+    return AnomalySettings(
+        min_impact_usd=float(job.setting("min_impact_usd")),
+        report_window_days=int(job.setting("report_window_days")),
+    )
+
+
 def run_anomaly_report(deps: Deps, now: datetime) -> JobResult:
     """Detect anomalies up to yesterday and post each event not posted before."""
     job = job_config(deps, ANOMALY_REPORT)
     as_of = local_today(deps, now) - timedelta(days=1)
     start = as_of - timedelta(days=int(job.setting("lookback_days")) - 1)
-    settings = AnomalySettings(
-        min_impact_usd=float(job.setting("min_impact_usd")),
-        report_window_days=int(job.setting("report_window_days")),
-    )
+    settings = detector_settings(deps)
     result = JobResult(job=ANOMALY_REPORT)
     names: dict[str, str] = {}
     found: list[Anomaly] = []

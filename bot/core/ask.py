@@ -4,14 +4,12 @@ series for the anomaly detector, usage windows, and what Penny can do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from bot.core.cost_report import GroupedCosts
-from bot.core.money import ZERO, percent_change, to_decimal
+from bot.core.money import ZERO, percent_change
 
 USAGE_WINDOWS = ("today", "7d", "30d")
 
@@ -72,18 +70,6 @@ def biggest_movers(current: GroupedCosts, baseline: GroupedCosts, limit: int = 5
     movers = [m for m in movers if m.delta.quantize(Decimal("0.01")) != 0]
     movers.sort(key=lambda m: (-abs(m.delta), m.label))
     return movers[:limit]
-
-
-def daily_series(response: Mapping[str, Any], metric: str) -> dict[str, list[tuple[date, Decimal]]]:
-    """Per group, the (day, cost) points of a DAILY GetCostAndUsage response."""
-    series: dict[str, list[tuple[date, Decimal]]] = {}
-    for bucket in response.get("ResultsByTime", []):
-        day = date.fromisoformat(bucket["TimePeriod"]["Start"])
-        for group in bucket.get("Groups") or []:
-            key = "|".join(group.get("Keys", []))
-            amount = to_decimal(group.get("Metrics", {}).get(metric, {}).get("Amount"))
-            series.setdefault(key, []).append((day, amount))
-    return series
 
 
 def usage_window(word: str, today: date) -> tuple[date, date]:

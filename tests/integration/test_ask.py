@@ -280,6 +280,8 @@ def test_anomalies_run_the_detector_on_daily_spend(penny, aws_env):
     ask(penny, mention("any cost anomalies?"))
     text = answer_json(answers(penny)[-1])
     assert "Cost anomalies" in text and "daily by service" in text
+    # The demo's GPU spike, found with the anomaly report's settings (the job and a question agree).
+    assert "Amazon Elastic Compute Cloud - Compute" in text and "spike" in text
     daily = [
         c.body for c in aws_env.billing.calls("GetCostAndUsage") if c.body["Granularity"] == "DAILY"
     ]

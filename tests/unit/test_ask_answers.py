@@ -4,11 +4,12 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from bot.core.ask import biggest_movers, daily_series, usage_window
+from bot.core.ask import biggest_movers, usage_window
 from bot.core.blocks.ask import build_capabilities_blocks, build_compare_blocks, build_usage_blocks
 from bot.core.blocks.limits import MAX_BLOCKS, MAX_SECTION_TEXT
 from bot.core.cost_report import GroupedCosts
 from bot.core.periods import Period
+from schedules.common import daily_by_group
 
 D = Decimal
 
@@ -29,7 +30,7 @@ def test_movers_rank_by_absolute_change_and_count_missing_groups_as_zero():
     assert "Same" not in [m.key for m in movers]
 
 
-def test_daily_series_reads_each_group_per_day():
+def test_daily_costs_are_read_per_group_and_day():
     response = {
         "ResultsByTime": [
             {
@@ -42,8 +43,8 @@ def test_daily_series_reads_each_group_per_day():
             },
         ]
     }
-    assert daily_series(response, "UnblendedCost") == {
-        "EC2": [(date(2026, 11, 1), D("1.5")), (date(2026, 11, 2), D("2"))]
+    assert daily_by_group(response, "UnblendedCost") == {
+        "EC2": {date(2026, 11, 1): D("1.5"), date(2026, 11, 2): D("2")}
     }
 
 
